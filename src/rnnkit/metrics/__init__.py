@@ -1,0 +1,1 @@
+"""Evaluation metrics for generated text (exact match, chrF, BLEU)."""
