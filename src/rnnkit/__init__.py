@@ -3,7 +3,9 @@
 The public API is re-exported here explicitly; see the submodules for the full story.
 """
 
+from rnnkit.cells import GRUCell, LSTMCell, RNNCell
 from rnnkit.errors import CheckpointError, DataError, RnnkitError
+from rnnkit.layers import GRU, LSTM, RNN, build_layer
 
 __version__ = "0.1.0"
 
@@ -12,4 +14,11 @@ __all__ = [
     "RnnkitError",
     "DataError",
     "CheckpointError",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "build_layer",
 ]

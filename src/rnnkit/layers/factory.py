@@ -1,0 +1,90 @@
+"""``build_layer``: one entry point from a cell name to a recurrent layer.
+
+Every layer it returns is called ``output, state = layer(x, state=None, lengths=None)`` and
+exposes ``layer.output_size`` (D * H) and ``layer.cell`` (the name). Cell families register a
+constructor in :data:`LAYER_BUILDERS` (classic cells here; sLSTM and mLSTM join them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
+from rnnkit.layers.classic import GRU, LSTM, RNN
+
+LayerBuilder = Callable[..., nn.Module]
+
+
+def _classic(layer_cls: type[RNN] | type[LSTM] | type[GRU]) -> LayerBuilder:
+    def build(
+        input_size: int,
+        hidden_size: int,
+        *,
+        num_layers: int,
+        bidirectional: bool,
+        dropout: float,
+        batch_first: bool,
+        **cell_kwargs: Any,
+    ) -> nn.Module:
+        return layer_cls(
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            batch_first=batch_first,
+            **cell_kwargs,
+        )
+
+    return build
+
+
+LAYER_BUILDERS: dict[str, LayerBuilder] = {
+    "rnn": _classic(RNN),
+    "lstm": _classic(LSTM),
+    "gru": _classic(GRU),
+}
+
+
+def build_layer(
+    cell: str,
+    input_size: int,
+    hidden_size: int,
+    *,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    dropout: float = 0.0,
+    batch_first: bool = True,
+    **cell_kwargs: Any,
+) -> nn.Module:
+    """Build a recurrent layer of the named cell.
+
+    Args:
+        cell: one of :data:`LAYER_BUILDERS` ("rnn", "lstm", "gru", and "slstm", "mlstm" once
+            registered).
+        input_size: features F of x (B, T, F).
+        hidden_size: features H of the state; the output has ``layer.output_size`` = D*H features.
+        num_layers, bidirectional, dropout: as ``torch.nn.LSTM``.
+        batch_first: x is (B, T, F) when True (the default here, unlike torch.nn).
+        **cell_kwargs: passed to the layer, e.g. ``nonlinearity="relu"`` (rnn),
+            ``reset_after=False`` (gru), ``proj_size=`` (lstm), ``backend="reference"``.
+    """
+    if cell not in LAYER_BUILDERS:
+        valid = ", ".join(repr(name) for name in LAYER_BUILDERS)
+        raise ValueError(f"unknown cell {cell!r}; expected one of {valid}")
+    try:
+        return LAYER_BUILDERS[cell](
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            batch_first=batch_first,
+            **cell_kwargs,
+        )
+    except TypeError as error:
+        if "unexpected keyword argument" in str(error):
+            raise TypeError(f"cell {cell!r} does not accept that option: {error}") from error
+        raise
