@@ -4,6 +4,12 @@ The public API is re-exported here explicitly; see the submodules for the full s
 """
 
 from rnnkit.cells import GRUCell, LSTMCell, RNNCell
+from rnnkit.diagnostics import (
+    GradientFlowConfig,
+    ScalarSweepConfig,
+    measure_gradient_flow,
+    scalar_sweep,
+)
 from rnnkit.errors import CheckpointError, DataError, RnnkitError
 from rnnkit.layers import GRU, LSTM, RNN, build_layer
 
@@ -21,4 +27,8 @@ __all__ = [
     "LSTM",
     "GRU",
     "build_layer",
+    "ScalarSweepConfig",
+    "scalar_sweep",
+    "GradientFlowConfig",
+    "measure_gradient_flow",
 ]

@@ -1,0 +1,220 @@
+"""The ``gradients`` task: measure vanishing and exploding gradients, write plots and CSVs.
+
+It runs the two experiments of ``rnnkit.diagnostics``:
+
+(a) the scalar recurrence of seed 003, h_t = tanh(w h_{t-1}), over a grid of w;
+(b) the gradient norm against the distance T - t in real layers at initialisation, for each cell
+    asked for, plus the LSTM with each chosen forget-gate bias.
+
+and writes into ``config.out_dir`` (atomically):
+
+- ``scalar_sweep.csv`` (w, final_state, grad_h0) and ``scalar_sweep.png``;
+- ``gradient_flow.csv`` (label, cell, forget_bias, distance, grad_norm; forget_bias empty for the
+  default initialisation) and ``gradient_flow.png``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from rnnkit.diagnostics.gradient_flow import (
+    GradientFlowConfig,
+    GradientFlowCurve,
+    explain_gradient_flow,
+    measure_gradient_flow,
+)
+from rnnkit.diagnostics.plotting import plot_gradient_flow, plot_scalar_sweep
+from rnnkit.diagnostics.scalar import ScalarSweep, ScalarSweepConfig, explain_scalar_sweep, scalar_sweep
+from rnnkit.io import atomic_write_with
+from rnnkit.layers import LAYER_BUILDERS
+
+logger = logging.getLogger(__name__)
+
+# Distances reported in the summary (those <= T, plus T itself).
+REPORT_DISTANCES: tuple[int, ...] = (1, 10, 50, 100, 200)
+# Forget-gate biases measured when the LSTM is among the cells and none are given.
+DEFAULT_FORGET_BIASES: tuple[float, ...] = (0.0, 1.0, 3.0)
+
+
+def available_cells() -> tuple[str, ...]:
+    """The cells ``rnnkit.build_layer`` can build right now (its registry)."""
+    return tuple(LAYER_BUILDERS)
+
+
+@dataclass(frozen=True)
+class GradientsConfig:
+    """Settings of ``run_gradients``.
+
+    Attributes:
+        out_dir: folder for the CSVs and PNGs (created if missing; must not be a file).
+        cells: cells to measure, each once at its default initialisation.
+        steps: T, the largest distance T - t measured in the layers.
+        hidden_size: H of every layer.
+        input_size: F of every layer (inputs are standard normal).
+        batch_size: sequences averaged over.
+        seed: seeds the inputs and the initial weights (same inputs for every cell).
+        forget_biases: extra LSTM runs with these forget-gate biases (needs "lstm" in cells).
+            None means ``DEFAULT_FORGET_BIASES`` when "lstm" is in cells, none otherwise.
+        scalar: settings of the scalar experiment.
+    """
+
+    out_dir: Path
+    cells: tuple[str, ...] = ("rnn", "lstm", "gru")
+    steps: int = 200
+    hidden_size: int = 64
+    input_size: int = 16
+    batch_size: int = 8
+    seed: int = 0
+    forget_biases: tuple[float, ...] | None = None
+    scalar: ScalarSweepConfig = field(default_factory=ScalarSweepConfig)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "out_dir", Path(self.out_dir))
+        if self.out_dir.exists() and not self.out_dir.is_dir():
+            raise NotADirectoryError(
+                f"out_dir {str(self.out_dir)!r} is a file; give a folder path instead"
+            )
+        cells = tuple(self.cells)
+        known = ", ".join(available_cells())
+        if not cells:
+            raise ValueError(f"cells must name at least one of {known}, got none")
+        for cell in cells:
+            if cell not in LAYER_BUILDERS:
+                raise ValueError(f"unknown cell {cell!r}; choose from {known}")
+        if len(set(cells)) != len(cells):
+            raise ValueError(f"cells must not repeat, got {', '.join(cells)}")
+        object.__setattr__(self, "cells", cells)
+        biases = self.forget_biases
+        if biases is None:
+            biases = DEFAULT_FORGET_BIASES if "lstm" in cells else ()
+        biases = tuple(float(b) for b in biases)
+        if biases and "lstm" not in cells:
+            raise ValueError(
+                "forget biases apply to the LSTM, but 'lstm' is not among the cells "
+                f"({', '.join(cells)}); add lstm to the cells or give no forget biases"
+            )
+        for bias in biases:
+            if not math.isfinite(bias):
+                raise ValueError(f"forget biases must be finite numbers, got {bias!r}")
+        if len(set(biases)) != len(biases):
+            raise ValueError(f"forget biases must not repeat, got {biases}")
+        object.__setattr__(self, "forget_biases", biases)
+        # The per-layer settings are validated by GradientFlowConfig; build one to fail early.
+        self.flow_configs()
+
+    def flow_configs(self) -> list[GradientFlowConfig]:
+        """One GradientFlowConfig per curve: each cell at default init; the LSTM then once per forget bias."""
+        shared = dict(
+            hidden_size=self.hidden_size,
+            input_size=self.input_size,
+            steps=self.steps,
+            batch_size=self.batch_size,
+            seed=self.seed,
+        )
+        configs = []
+        for cell in self.cells:
+            configs.append(GradientFlowConfig(cell=cell, **shared))
+            if cell == "lstm":
+                configs += [
+                    GradientFlowConfig(cell="lstm", forget_bias=bias, **shared)
+                    for bias in self.forget_biases or ()
+                ]
+        return configs
+
+    @property
+    def report_distances(self) -> tuple[int, ...]:
+        """The distances of the summary: REPORT_DISTANCES up to T, and T."""
+        distances = [d for d in REPORT_DISTANCES if d <= self.steps]
+        if self.steps not in distances:
+            distances.append(self.steps)
+        return tuple(distances)
+
+
+@dataclass(frozen=True)
+class CurveSummary:
+    """The summary of one gradient-flow curve.
+
+    Attributes:
+        label: the curve's name (e.g. "lstm b_f=3").
+        norms: gradient norm at each of the config's report distances, {distance: norm}.
+        explanation: one line, computed from the curve, saying what the figure shows.
+    """
+
+    label: str
+    norms: dict[int, float]
+    explanation: str
+
+
+@dataclass(frozen=True)
+class GradientsReport:
+    """What ``run_gradients`` returns: the data, the per-curve summary and the files written."""
+
+    config: GradientsConfig
+    scalar: ScalarSweep
+    scalar_explanation: str
+    curves: tuple[GradientFlowCurve, ...]
+    summaries: tuple[CurveSummary, ...]
+    files: dict[str, Path]
+
+
+def run_gradients(config: GradientsConfig) -> GradientsReport:
+    """Run both experiments, write CSVs and PNGs into ``config.out_dir``, return the report."""
+    out = config.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "scalar_csv": out / "scalar_sweep.csv",
+        "scalar_png": out / "scalar_sweep.png",
+        "flow_csv": out / "gradient_flow.csv",
+        "flow_png": out / "gradient_flow.png",
+    }
+
+    sweep = scalar_sweep(config.scalar)
+    scalar_table = pd.DataFrame(
+        {"w": sweep.w, "final_state": sweep.final_state, "grad_h0": sweep.grad_h0}
+    )
+    atomic_write_with(files["scalar_csv"], lambda tmp: scalar_table.to_csv(tmp, index=False))
+    plot_scalar_sweep(sweep, files["scalar_png"])
+
+    curves = []
+    for flow_config in config.flow_configs():
+        logger.info("measuring gradient flow: %s", flow_config.label)
+        curves.append(measure_gradient_flow(flow_config))
+    flow_table = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "label": curve.label,
+                    "cell": curve.config.cell,
+                    "forget_bias": curve.config.forget_bias,
+                    "distance": curve.distance,
+                    "grad_norm": curve.grad_norm,
+                }
+            )
+            for curve in curves
+        ],
+        ignore_index=True,
+    )
+    atomic_write_with(files["flow_csv"], lambda tmp: flow_table.to_csv(tmp, index=False))
+    plot_gradient_flow(curves, files["flow_png"])
+
+    summaries = tuple(
+        CurveSummary(
+            label=curve.label,
+            norms={d: curve.norm_at(d) for d in config.report_distances},
+            explanation=explain_gradient_flow(curve),
+        )
+        for curve in curves
+    )
+    return GradientsReport(
+        config=config,
+        scalar=sweep,
+        scalar_explanation=explain_scalar_sweep(sweep),
+        curves=tuple(curves),
+        summaries=summaries,
+        files=files,
+    )
