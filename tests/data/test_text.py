@@ -8,7 +8,7 @@ import torch
 from rnnkit.data import corpora
 from rnnkit.data.corpora import cache_dir, clean_wiki_markup, corpus_path, load_corpus
 from rnnkit.data.sentiment import load_rotten_tomatoes
-from rnnkit.data.text import batchify_stream, read_labeled_csv, read_text, split_stream
+from rnnkit.data.text import read_labeled_csv, read_text, require_stream_length, split_stream
 from rnnkit.errors import DataError
 
 
@@ -92,19 +92,12 @@ def test_read_labeled_csv_wrong_encoding(tmp_path):
     assert read_labeled_csv(path, "text", "label", encoding="latin-1")[0] == ["café", "b"]
 
 
-def test_batchify_stream_layout_for_tbptt():
-    ids = torch.arange(23)
-    rows = batchify_stream(ids, batch_size=3, bptt=4)
-    assert rows.shape == (3, 7)
-    assert torch.equal(rows[1], torch.arange(7, 14))  # row b is the b-th contiguous piece
-    assert torch.equal(rows.flatten(), torch.arange(21))  # only the remainder is dropped
-
-
-def test_batchify_stream_too_short_message():
-    with pytest.raises(DataError, match=r"the validation text has 9 tokens, shorter than one training chunk of batch_size 2 x \(bptt 4 \+ 1\) = 10 tokens"):
-        batchify_stream(torch.arange(9), 2, 4, what="validation text")
-    with pytest.raises(ValueError, match=r"bptt must be a positive integer, got 0"):
-        batchify_stream(torch.arange(9), 2, 0)
+def test_require_stream_length_message():
+    require_stream_length(11, 2, 5)  # exactly one chunk: 2 streams x 5 steps + 1 target
+    with pytest.raises(DataError, match=r"the validation text has 10 tokens, shorter than one training chunk of 2 streams x 5 steps \+ 1 = 11 tokens; give more text or lower --batch-size / --bptt"):
+        require_stream_length(10, 2, 5, what="validation text")
+    with pytest.raises(ValueError, match=r"seq_len must be a positive integer, got 0"):
+        require_stream_length(10, 2, 0)
 
 
 def test_split_stream_tail_is_validation():

@@ -107,7 +107,7 @@ def load_vectors(path: str | os.PathLike[str], fmt: str = "auto", *, limit: int 
             f"vectors file {str(path)!r} is not valid {kind} format (no numbers follow the words); "
             f"give word2vec text, word2vec .bin, fastText .vec or GloVe text"
         )
-    log.info("loaded %d vectors of dimension %d from %s", len(kv), kv.vector_size, path)
+    log.debug("loaded %d vectors of dimension %d from %s", len(kv), kv.vector_size, path)
     return kv
 
 
@@ -189,7 +189,7 @@ def embedding_matrix(
             missing.append(token)
     rows[PAD_ID] = 0.0
     coverage = Coverage(found=found, total=len(vocab) - len(reserved), missing=missing)
-    log.info(
+    log.debug(
         "pretrained vectors cover %d of %d vocabulary words (%.1f%%)",
         coverage.found, coverage.total, 100 * coverage.fraction,
     )
@@ -269,7 +269,7 @@ def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig) -
         seed=config.seed,
         workers=config.workers,
     )
-    log.info(
+    log.debug(
         "trained %s vectors for %d words on %d tokens",
         config.algorithm, len(model.wv), sum(counts.values()),
     )

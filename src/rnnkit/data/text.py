@@ -5,10 +5,9 @@
   (for an encoding error: the byte, its offset and the line it is on).
 * :func:`read_labeled_csv` — the ``(texts, labels)`` of a CSV with a text column and a label
   column (unknown column -> the available ones are listed; fewer than two classes -> error).
-* :func:`split_stream` / :func:`batchify_stream` — a 1-D id stream split into train/validation
-  parts and laid out as ``B`` parallel rows, the layout truncated BPTT walks through in chunks of
-  ``k`` steps (row ``b`` of chunk ``j+1`` continues row ``b`` of chunk ``j``, so the recurrent state
-  is carried from one chunk to the next).
+* :func:`split_stream` / :func:`require_stream_length` — a 1-D id stream split into
+  train/validation parts, and the check that each part fills one truncated-BPTT chunk of every
+  parallel stream (the chunking itself is ``rnnkit.training.StreamDataset``).
 """
 
 from __future__ import annotations
@@ -166,37 +165,23 @@ def split_stream(ids: torch.Tensor, val_fraction: float) -> tuple[torch.Tensor, 
     return ids[: len(ids) - n_val], ids[len(ids) - n_val :]
 
 
-def batchify_stream(ids: torch.Tensor, batch_size: int, bptt: int, *, what: str = "text") -> torch.Tensor:
-    """Lay a 1-D stream out as ``batch_size`` parallel rows for truncated BPTT.
+def require_stream_length(num_tokens: int, num_streams: int, seq_len: int, *, what: str = "text") -> None:
+    """Check that a stream fills at least one truncated-BPTT chunk of every parallel stream.
 
-    The stream is cut into ``batch_size`` contiguous pieces of equal length ``L`` (the last
-    ``len(ids) % batch_size`` ids are dropped); row ``b`` is piece ``b``. A model walking through
-    the columns ``[j*bptt, (j+1)*bptt]`` reads inputs ``rows[:, t]`` and predicts
-    ``rows[:, t + 1]``, so each row needs at least ``bptt + 1`` ids.
-
-    Args:
-        ids: token ids, shape ``(N,)``.
-        batch_size: number of rows ``B``.
-        bptt: truncation length ``k`` (steps per chunk).
-        what: name used in the error message (e.g. "validation text").
-
-    Returns:
-        Tensor of shape ``(B, L)`` with ``L = N // B``.
+    A language model trained on ``B = num_streams`` parallel streams in chunks of ``k = seq_len``
+    steps (``rnnkit.training.StreamDataset``) needs ``B * k + 1`` tokens for one full chunk (the
+    +1 is the target of the last input).
 
     Raises:
-        DataError: the stream is shorter than one training chunk (``B * (bptt + 1)`` ids).
+        DataError: the stream is shorter, with the numbers and the fix.
     """
-    if ids.dim() != 1:
-        raise ValueError(f"ids must be a 1-D stream of token ids, got shape {tuple(ids.shape)}")
-    for name, value in (("batch_size", batch_size), ("bptt", bptt)):
+    for name, value in (("num_streams", num_streams), ("seq_len", seq_len)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    need = batch_size * (bptt + 1)
-    if len(ids) < need:
+    need = num_streams * seq_len + 1
+    if num_tokens < need:
         raise DataError(
-            f"the {what} has {len(ids)} tokens, shorter than one training chunk of batch_size "
-            f"{batch_size} x (bptt {bptt} + 1) = {need} tokens; give more text or lower "
-            f"--batch-size / --bptt"
+            f"the {what} has {num_tokens} tokens, shorter than one training chunk of "
+            f"{num_streams} streams x {seq_len} steps + 1 = {need} tokens; give more text or "
+            f"lower --batch-size / --bptt"
         )
-    length = len(ids) // batch_size
-    return ids[: length * batch_size].reshape(batch_size, length).contiguous()

@@ -1,0 +1,133 @@
+"""Word embeddings task: train word2vec (CBOW / skip-gram) on a corpus, query and evaluate vectors.
+
+What ``rnnkit embed`` runs::
+
+    result = train_embeddings(EmbedTrainConfig(source="wiki", algorithm="skipgram"), out_dir)
+    kv = resolve_vectors(str(result.vectors_path))   # or resolve_vectors("glove")
+    analogy(kv, "man", "king", "woman")              # -> [("queen", 0.85), ...]
+
+Corpus preparation: the text is split into lines (paragraphs), each line is tokenized with the
+word tokenizer (lowercased), and tokens without a letter or digit (punctuation) are dropped;
+each non-empty line is one word2vec "sentence".
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rnnkit.data.corpora import CORPORA, load_corpus
+from rnnkit.data.embeddings import (
+    AnalogyScore,
+    Word2VecConfig,
+    analogy,
+    evaluate_analogies,
+    load_glove_6b_50d,
+    load_vectors,
+    neighbors,
+    save_vectors,
+    train_word2vec,
+)
+from rnnkit.data.text import read_text
+from rnnkit.data.tokenizers import WordTokenizer
+
+__all__ = [
+    "EmbedTrainConfig",
+    "EmbedTrainResult",
+    "analogy",
+    "corpus_sentences",
+    "evaluate_analogies",
+    "evaluate_google",
+    "load_source_text",
+    "neighbors",
+    "resolve_vectors",
+    "train_embeddings",
+]
+
+log = logging.getLogger(__name__)
+
+VECTORS_FILE = "vectors.bin"
+_WORDLIKE = re.compile(r"\w")
+
+
+@dataclass
+class EmbedTrainConfig:
+    """Options of ``rnnkit embed train``.
+
+    Attributes:
+        source: a named corpus (``hamlet``, ``wiki``) or the path of a UTF-8 text file.
+        encoding: encoding of a text file.
+        word2vec: the gensim training options (algorithm, vector size, window, ...).
+    """
+
+    source: str = "wiki"
+    encoding: str = "utf-8"
+    word2vec: Word2VecConfig = field(default_factory=Word2VecConfig)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.word2vec, Word2VecConfig):
+            raise TypeError(f"word2vec must be a Word2VecConfig, got {type(self.word2vec).__name__}")
+        if not isinstance(self.source, str) or not self.source:
+            raise ValueError(
+                f"source must be a corpus name ({', '.join(CORPORA)}) or a text file path, "
+                f"got {self.source!r}"
+            )
+
+
+@dataclass(frozen=True)
+class EmbedTrainResult:
+    """What :func:`train_embeddings` produced."""
+
+    vectors_path: Path
+    words: int
+    vector_size: int
+    sentences: int
+    tokens: int
+
+
+def load_source_text(source: str, encoding: str = "utf-8") -> str:
+    """Text of a named corpus, or of a file when ``source`` is not a corpus name."""
+    if source in CORPORA:
+        return load_corpus(source)
+    return read_text(source, encoding=encoding)
+
+
+def corpus_sentences(text: str) -> list[list[str]]:
+    """One lowercase token list per non-empty line, punctuation tokens removed."""
+    tokenizer = WordTokenizer(lowercase=True)
+    sentences = []
+    for line in text.splitlines():
+        tokens = [t for t in tokenizer.tokenize(line) if _WORDLIKE.search(t)]
+        if tokens:
+            sentences.append(tokens)
+    return sentences
+
+
+def train_embeddings(config: EmbedTrainConfig, out_dir: str | os.PathLike[str]) -> EmbedTrainResult:
+    """Train word2vec on ``config.source`` and write ``out_dir/vectors.bin`` (word2vec binary)."""
+    sentences = corpus_sentences(load_source_text(config.source, config.encoding))
+    kv = train_word2vec(sentences, config.word2vec)
+    path = Path(out_dir) / VECTORS_FILE
+    save_vectors(kv, path, binary=True)
+    return EmbedTrainResult(
+        vectors_path=path,
+        words=len(kv),
+        vector_size=kv.vector_size,
+        sentences=len(sentences),
+        tokens=sum(len(s) for s in sentences),
+    )
+
+
+def resolve_vectors(spec: str, fmt: str = "auto"):  # -> gensim KeyedVectors
+    """Vectors named by ``spec``: ``"glove"`` (GloVe 6B 50d, optional package) or a file path."""
+    if spec == "glove":
+        return load_glove_6b_50d()
+    return load_vectors(spec, fmt)
+
+
+def evaluate_google(kv, restrict_vocab: int = 30000) -> AnalogyScore:
+    """Top-1 accuracy on the Google analogy set (``questions-words.txt``)."""
+    return evaluate_analogies(kv, None, restrict_vocab=restrict_vocab)
