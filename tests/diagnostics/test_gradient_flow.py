@@ -1,5 +1,6 @@
 """Gradient flow through real layers against independent computations, and the seeds' claim."""
 
+import dataclasses
 from typing import NamedTuple
 
 import numpy as np
@@ -97,7 +98,7 @@ def test_measurement_is_reproducible_and_leaves_global_rng_alone():
     second = measure_gradient_flow(config)
     np.testing.assert_array_equal(first.grad_norm, second.grad_norm)
     np.testing.assert_array_equal(first.distance, np.arange(1, 13))
-    other_seed = measure_gradient_flow(GradientFlowConfig(**{**config.__dict__, "seed": 6}))
+    other_seed = measure_gradient_flow(dataclasses.replace(config, seed=6))
     assert not np.allclose(first.grad_norm, other_seed.grad_norm)
 
 
@@ -143,6 +144,8 @@ def test_explanations_follow_the_numbers():
     assert "below the float64 range before distance 100 (vanishing)" in underflow
     short = explain_gradient_flow(_curve(10.0 ** (-0.5 * np.arange(1, 11))), horizon=100)
     assert "from distance 1 to 10" in short
+    assert "no gradient reaches even distance 1" in explain_gradient_flow(_curve([0.0, 0.0]))
+    assert "(use T >= 2 to see a trend)" in explain_gradient_flow(_curve([0.5]))
 
 
 def test_state_tensors_flattens_pytrees():
