@@ -12,6 +12,22 @@ from rnnkit.diagnostics import (
 )
 from rnnkit.errors import CheckpointError, DataError, RnnkitError
 from rnnkit.layers import GRU, LSTM, RNN, build_layer
+from rnnkit.training import (
+    ClassificationObjective,
+    FitResult,
+    Objective,
+    RegressionObjective,
+    SequenceCrossEntropyObjective,
+    StepOutput,
+    StreamDataset,
+    StreamingLMObjective,
+    TrainConfig,
+    evaluate,
+    fit,
+    load_model,
+    predict,
+    save_model,
+)
 
 __version__ = "0.1.0"
 
@@ -31,4 +47,18 @@ __all__ = [
     "scalar_sweep",
     "GradientFlowConfig",
     "measure_gradient_flow",
+    "TrainConfig",
+    "FitResult",
+    "fit",
+    "evaluate",
+    "predict",
+    "Objective",
+    "StepOutput",
+    "RegressionObjective",
+    "ClassificationObjective",
+    "SequenceCrossEntropyObjective",
+    "StreamingLMObjective",
+    "StreamDataset",
+    "save_model",
+    "load_model",
 ]

@@ -1,0 +1,58 @@
+"""Lightning callbacks of the engine: the per-epoch history (kept in memory and as JSON)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+
+from rnnkit.io import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+
+def _scalars(metrics: dict[str, Any], prefix: str) -> dict[str, float]:
+    return {name: float(value) for name, value in metrics.items()
+            if name.startswith(prefix) and not name.endswith("_step")}
+
+
+class HistoryCallback(L.Callback):
+    """Record one row per training epoch: ``epoch``, ``step``, ``lr``, ``train_*`` and ``val_*`` means.
+
+    Args:
+        path: where rank 0 rewrites the whole history as JSON after each epoch (atomically);
+            ``None`` = memory only. A resumed run keeps the rows of the epochs before it.
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.history: list[dict[str, float]] = []
+        self._val: dict[str, float] = {}
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.ckpt_path and self.path is not None and self.path.is_file():
+            previous = read_history(self.path)
+            self.history = [row for row in previous if row["epoch"] < trainer.current_epoch]
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._val = _scalars(trainer.callback_metrics, "val_")
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        row: dict[str, float] = {"epoch": trainer.current_epoch, "step": trainer.global_step}
+        if trainer.optimizers:
+            row["lr"] = float(trainer.optimizers[0].param_groups[0]["lr"])
+        row.update(_scalars(trainer.callback_metrics, "train_"))
+        row.update(self._val)
+        self._val = {}
+        self.history.append(row)
+        if self.path is not None and trainer.is_global_zero:
+            atomic_write_text(self.path, json.dumps(self.history, indent=1) + "\n")
+
+
+def read_history(path: str | Path) -> list[dict[str, float]]:
+    """The rows written by :class:`HistoryCallback`."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
