@@ -12,6 +12,10 @@ from rnnkit.diagnostics import (
 )
 from rnnkit.errors import CheckpointError, DataError, RnnkitError
 from rnnkit.layers import GRU, LSTM, RNN, build_layer
+from rnnkit.cells.mlstm import mLSTMCell
+from rnnkit.cells.slstm import sLSTMCell
+from rnnkit.layers.blocks import mLSTMBlock, sLSTMBlock, xLSTMStack, xLSTMStackConfig
+from rnnkit.layers.xlstm import mLSTM, mLSTMState, sLSTM, sLSTMState
 from rnnkit.training import (
     ClassificationObjective,
     FitResult,
@@ -43,6 +47,16 @@ __all__ = [
     "LSTM",
     "GRU",
     "build_layer",
+    "sLSTM",
+    "mLSTM",
+    "sLSTMCell",
+    "mLSTMCell",
+    "sLSTMState",
+    "mLSTMState",
+    "xLSTMStack",
+    "xLSTMStackConfig",
+    "mLSTMBlock",
+    "sLSTMBlock",
     "ScalarSweepConfig",
     "scalar_sweep",
     "GradientFlowConfig",

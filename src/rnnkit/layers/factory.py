@@ -13,6 +13,7 @@ from typing import Any
 from torch import nn
 
 from rnnkit.layers.classic import GRU, LSTM, RNN
+from rnnkit.layers.xlstm import mLSTM, sLSTM
 
 LayerBuilder = Callable[..., nn.Module]
 
@@ -45,6 +46,9 @@ LAYER_BUILDERS: dict[str, LayerBuilder] = {
     "rnn": _classic(RNN),
     "lstm": _classic(LSTM),
     "gru": _classic(GRU),
+    # the xLSTM layers take the builder's arguments as they are (num_heads=, mode=, ... as cell_kwargs)
+    "slstm": sLSTM,
+    "mlstm": mLSTM,
 }
 
 

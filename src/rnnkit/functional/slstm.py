@@ -1,0 +1,168 @@
+"""Fast whole-sequence sLSTM: one autograd function for all T steps (the readable step is
+:func:`rnnkit.cells.slstm.slstm_step`, tested equal forward and backward).
+
+Forward: the caller projects the input for all steps in one matmul (``pre_x`` = W x + b); the
+block-diagonal recurrent matrix is expanded once to a dense (H, 4H) matrix so each step is one
+``addmm``, followed by in-place pointwise math into preallocated buffers. Backward: every local
+derivative is formed for all steps at once from the saved gates before the loop; the loop carries
+only ``dh, dc, dn`` with a handful of ops and one matmul per step; the recurrent weight gradient is
+one matmul over all steps.
+
+Equations (gate order i, f, z, o; m is a constant for autograd, see :mod:`rnnkit.cells.slstm`)::
+
+    a_t   = pre_x[t] + h_{t-1} R                (B, 4H)
+    m_t   = max(i~, m_{t-1} + log f)            (B, H)
+    i', f' = exp(i~ - m_t), exp(m_{t-1} + log f - m_t)
+    c_t = f' c_{t-1} + i' tanh(z~);  n_t = f' n_{t-1} + i';  h_t = sigmoid(o~) c_t / n_t
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.autograd.function import once_differentiable
+
+
+def dense_recurrent_matrix(weight_hh: Tensor, num_heads: int) -> Tensor:
+    """Expand the compact block-diagonal ``weight_hh`` (4H, DH) to R (H, 4H) with ``a = h R``.
+
+    ``R[h*DH + k, g*H + h*DH + j] = weight_hh[g*H + h*DH + j, k]``; entries across heads are zero.
+    Differentiable: the gradient of R flows back to the diagonal blocks only.
+    """
+    four_h, DH = weight_hh.shape
+    H = four_h // 4
+    blocks = weight_hh.view(4, num_heads, DH, 1, DH)  # [gate, head out, j, ., k]
+    eye = torch.eye(num_heads, dtype=weight_hh.dtype, device=weight_hh.device)
+    dense = blocks * eye.view(1, num_heads, 1, num_heads, 1)  # [gate, head out, j, head in, k]
+    return dense.reshape(4 * H, H).t()  # (H, 4H)
+
+
+class SLSTMSequence(torch.autograd.Function):
+    """``hs, cs, ns, ms = SLSTMSequence.apply(pre_x, R, h0, c0, n0, m0, exp_forget)``.
+
+    Args: pre_x (T, B, 4H) input projections with the bias; R (H, 4H) dense recurrent matrix
+    (:func:`dense_recurrent_matrix`); h0, c0, n0, m0 (B, H) the initial state; exp_forget: True for
+    the exponential forget gate. Returns the states after each step, each (T, B, H); ``ms`` is not
+    differentiable.
+
+    Inside, every buffer is feature-major ((4, H, B) per step instead of (B, 4H)): each gate of a
+    step is then a contiguous (H, B) block, so the pointwise ops never write through strides, and
+    ``dh`` (H, B) broadcasts over the gates in backward.
+    """
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        pre_x: Tensor,
+        R: Tensor,
+        h0: Tensor,
+        c0: Tensor,
+        n0: Tensor,
+        m0: Tensor,
+        exp_forget: bool,
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        T, B, four_h = pre_x.shape
+        H = four_h // 4
+        pre = pre_x.transpose(1, 2).contiguous()  # (T, 4H, B)
+        raw = pre_x.new_empty(T, 4, H, B)  # pre-activations i~, f~, z~, o~
+        act = pre_x.new_empty(T, 4, H, B)  # i', f', z, o
+        hs, cs, ns, ms = (pre_x.new_empty(T + 1, H, B) for _ in range(4))  # states 0 .. T
+        hs[0], cs[0], ns[0], ms[0] = h0.t(), c0.t(), n0.t(), m0.t()
+        R_t = R.t()  # (4H, H)
+        # per-step views made once (C++ unbind), so that the loop only runs the math
+        pre_steps, a_steps = pre.unbind(0), raw.view(T, four_h, B).unbind(0)
+        i_tilde, f_tilde, z_tilde, o_tilde = (raw[:, k].unbind(0) for k in range(4))
+        i_act, f_act, z_act, o_act = (act[:, k].unbind(0) for k in range(4))
+        if_act = act[:, :2].unbind(0)
+        h_steps, c_steps, n_steps, m_steps = hs.unbind(0), cs.unbind(0), ns.unbind(0), ms.unbind(0)
+        for t in range(T):
+            i, f, z, o, m = i_act[t], f_act[t], z_act[t], o_act[t], m_steps[t + 1]  # (H, B) each
+            torch.addmm(pre_steps[t], R_t, h_steps[t], out=a_steps[t])  # W x + R h + b  (4H, B)
+            log_f = f_tilde[t] if exp_forget else F.logsigmoid(f_tilde[t])  # log f  (H, B)
+            torch.add(log_f, m_steps[t], out=f)  # m_{t-1} + log f
+            torch.maximum(i_tilde[t], f, out=m)  # m_t
+            torch.sub(i_tilde[t], m, out=i)  # i~ - m_t
+            f.sub_(m)  # m_{t-1} + log f - m_t
+            if_act[t].exp_()  # i', f'
+            torch.tanh(z_tilde[t], out=z)  # z
+            torch.sigmoid(o_tilde[t], out=o)  # o
+            torch.mul(f, c_steps[t], out=c_steps[t + 1]).addcmul_(i, z)  # c_t = f' c + i' z
+            torch.addcmul(i, f, n_steps[t], out=n_steps[t + 1])  # n_t = f' n + i'
+            torch.div(c_steps[t + 1], n_steps[t + 1], out=h_steps[t + 1]).mul_(o)  # h_t = o c / n
+        ctx.save_for_backward(raw, act, hs, cs, ns, R)
+        ctx.exp_forget = exp_forget
+        outputs = tuple(s[1:].transpose(1, 2) for s in (hs, cs, ns, ms))  # (T, B, H) each
+        ctx.mark_non_differentiable(outputs[3])
+        ctx.set_materialize_grads(False)
+        return outputs
+
+    @staticmethod
+    @once_differentiable
+    def backward(  # type: ignore[override]
+        ctx: Any, d_hs: Tensor | None, d_cs: Tensor | None, d_ns: Tensor | None, _d_ms: Tensor | None
+    ) -> tuple[Tensor | None, ...]:
+        raw, act, hs, cs, ns, R = ctx.saved_tensors
+        T, _, H, B = raw.shape
+        i, f, z, o = act.unbind(1)  # (T, H, B) each
+        h, c, n, c_prev, n_prev = hs[1:], cs[1:], ns[1:], cs[:-1], ns[:-1]  # (T, H, B)
+        # d log f / d f~: sigmoid(-f~) for the sigmoid gate, 1 for the exp gate
+        f_chain = f if ctx.exp_forget else f * torch.sigmoid(-raw[:, 1])  # (T, H, B)
+        # local derivatives for all steps at once; dc, dn in the loop are the totals at step t
+        to_cn = torch.stack((o / n, -h / n), dim=1)  # d(c, n) / dh  (T, 2, H, B)
+        from_c = torch.stack((z * i, c_prev * f_chain, i * (1 - z * z)), dim=1)  # d(i~, f~, z~) / dc
+        from_n = torch.stack((i, n_prev * f_chain), dim=1)  # d(i~, f~) / dn  (T, 2, H, B)
+        from_h = h * (1 - o)  # d o~ / dh  (T, H, B)
+        d_cn_out = None
+        if d_cs is not None or d_ns is not None:
+            zeros = raw.new_zeros(T, B, H)
+            d_cn_out = torch.stack(
+                (zeros if d_cs is None else d_cs, zeros if d_ns is None else d_ns), dim=1
+            ).transpose(2, 3).contiguous()  # (T, 2, H, B)
+        d_h_out = raw.new_zeros(T, H, B) if d_hs is None else d_hs.transpose(1, 2).contiguous()
+
+        d_raw = raw.new_empty(T, 4, H, B)  # d loss / d pre-activations
+        dcn = raw.new_zeros(2, H, B)  # d loss / d (c_t, n_t)
+        dc, dn = dcn.unbind(0)
+        d_raw_flat = d_raw.view(T, 4 * H, B).unbind(0)
+        d_ifz, d_if, d_o = d_raw[:, :3].unbind(0), d_raw[:, :2].unbind(0), d_raw[:, 3].unbind(0)
+        d_h_steps, f_steps = d_h_out.unbind(0), f.unbind(0)
+        to_cn_s, from_c_s, from_n_s, from_h_s = (x.unbind(0) for x in (to_cn, from_c, from_n, from_h))
+        d_cn_steps = None if d_cn_out is None else d_cn_out.unbind(0)
+        dh = d_h_steps[T - 1]  # (H, B)
+        for t in range(T - 1, -1, -1):
+            if d_cn_steps is not None:
+                dcn.add_(d_cn_steps[t])
+            dcn.addcmul_(dh, to_cn_s[t])  # totals d c_t, d n_t
+            torch.mul(dc, from_c_s[t], out=d_ifz[t])  # d i~, d f~, d z~ through c
+            d_if[t].addcmul_(dn, from_n_s[t])  # + d i~, d f~ through n
+            torch.mul(dh, from_h_s[t], out=d_o[t])  # d o~
+            dcn.mul_(f_steps[t])  # d c_{t-1}, d n_{t-1}
+            dh = torch.addmm(d_h_steps[t - 1], R, d_raw_flat[t]) if t else R @ d_raw_flat[t]  # d h_{t-1}
+        d_pre = d_raw.permute(0, 3, 1, 2).reshape(T, B, 4 * H)  # (T, B, 4H)
+        d_R = None
+        if ctx.needs_input_grad[1]:
+            h_prev = hs[:-1].permute(1, 0, 2).reshape(H, T * B)  # (H, T*B)
+            d_R = h_prev @ d_pre.reshape(T * B, 4 * H)  # (H, 4H)
+        return d_pre, d_R, dh.t(), dc.t(), dn.t(), None, None
+
+
+def slstm_sequence(
+    x: Tensor,
+    state: tuple[Tensor, Tensor, Tensor, Tensor],
+    weight_ih: Tensor,
+    weight_hh: Tensor,
+    bias: Tensor | None,
+    num_heads: int,
+    forget_gate: str = "sigmoid",
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """sLSTM over a whole sequence. x (T, B, F), state (h, c, n, m) each (B, H).
+
+    Returns hs, cs, ns, ms (T, B, H): the state after each step (the last one is the final state).
+    """
+    pre_x = F.linear(x, weight_ih, bias)  # all steps' input projections in one matmul  (T, B, 4H)
+    R = dense_recurrent_matrix(weight_hh, num_heads)  # (H, 4H)
+    h0, c0, n0, m0 = (s.contiguous() for s in state)
+    return SLSTMSequence.apply(pre_x.contiguous(), R, h0, c0, n0, m0.detach(), forget_gate == "exp")
