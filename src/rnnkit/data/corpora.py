@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from rnnkit.data.text import read_text
 from rnnkit.errors import DataError
 from rnnkit.io import atomic_write_text
 
@@ -137,3 +138,10 @@ def corpus_path(name: str) -> Path:
 def load_corpus(name: str) -> str:
     """The text of the named corpus."""
     return corpus_path(name).read_text(encoding="utf-8")
+
+
+def load_source(source: str, encoding: str = "utf-8") -> str:
+    """The text of a named corpus, or of the file ``source`` when it is not a corpus name."""
+    if source in CORPORA:
+        return load_corpus(source)
+    return read_text(source, encoding=encoding)

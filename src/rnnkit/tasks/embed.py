@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rnnkit.data.corpora import CORPORA, load_corpus
+from rnnkit.data.corpora import CORPORA, load_source
 from rnnkit.data.embeddings import (
     AnalogyScore,
     Word2VecConfig,
@@ -31,7 +31,6 @@ from rnnkit.data.embeddings import (
     save_vectors,
     train_word2vec,
 )
-from rnnkit.data.text import read_text
 from rnnkit.data.tokenizers import WordTokenizer
 
 __all__ = [
@@ -41,7 +40,6 @@ __all__ = [
     "corpus_sentences",
     "evaluate_analogies",
     "evaluate_google",
-    "load_source_text",
     "neighbors",
     "resolve_vectors",
     "train_embeddings",
@@ -88,13 +86,6 @@ class EmbedTrainResult:
     tokens: int
 
 
-def load_source_text(source: str, encoding: str = "utf-8") -> str:
-    """Text of a named corpus, or of a file when ``source`` is not a corpus name."""
-    if source in CORPORA:
-        return load_corpus(source)
-    return read_text(source, encoding=encoding)
-
-
 def corpus_sentences(text: str) -> list[list[str]]:
     """One lowercase token list per non-empty line, punctuation tokens removed."""
     tokenizer = WordTokenizer(lowercase=True)
@@ -108,7 +99,7 @@ def corpus_sentences(text: str) -> list[list[str]]:
 
 def train_embeddings(config: EmbedTrainConfig, out_dir: str | os.PathLike[str]) -> EmbedTrainResult:
     """Train word2vec on ``config.source`` and write ``out_dir/vectors.bin`` (word2vec binary)."""
-    sentences = corpus_sentences(load_source_text(config.source, config.encoding))
+    sentences = corpus_sentences(load_source(config.source, config.encoding))
     kv = train_word2vec(sentences, config.word2vec)
     path = Path(out_dir) / VECTORS_FILE
     save_vectors(kv, path, binary=True)

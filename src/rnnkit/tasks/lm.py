@@ -1,0 +1,311 @@
+"""Language models on text: train with truncated BPTT over the token stream, then generate.
+
+What ``rnnkit lm`` runs::
+
+    report = train_lm(LMTrainConfig(source="hamlet", level="char", cell="lstm"), out_dir)
+    report.val_bits_per_char, report.model_dir
+    text = generate_text(report.model_dir, GenerateConfig(prime="To be", length=200, seed=1))
+
+Training (seed 002, many-to-many next-token prediction):
+
+* the text (a named corpus or a UTF-8 file) is tokenized (``char`` or ``word``) and the first
+  ``1 - val_fraction`` of the token stream is the training part, the tail the validation part;
+* the vocabulary is built on the training part only (validation tokens it lacks count as ``<unk>``);
+* the training stream is cut into ``batch_size`` parallel streams and walked in chunks of
+  ``bptt`` steps (``rnnkit.training.StreamDataset``); the recurrent state is carried from chunk to
+  chunk and detached after each update (truncated BPTT, ``TrainConfig.tbptt_steps``);
+* reported on the validation stream (state carried the same way): the mean cross-entropy per
+  token ``L`` (nats), the perplexity ``exp(L)`` and the bits per character. At char level bits per
+  character = ``L / ln 2``; at word level it is ``L / ln 2`` divided by the mean number of
+  characters per word token of the text (its length in characters, spaces and newlines included,
+  over its number of tokens), an estimate of the information per character of the text.
+
+The model directory (``rnnkit.training.save_model``) holds the weights, the model config and the
+extras ``vocab`` (the :class:`~rnnkit.data.vocab.Vocab`), ``tokenizer`` and ``metrics``.
+
+Generation feeds the prime text through the model and samples ``length`` more tokens with a
+temperature (0 = greedy), optional top-k / top-p filtering and a seed (same seed, same text). A
+prime with characters (or words) outside the vocabulary is refused with the list of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rnnkit.data.corpora import CORPORA, load_source
+from rnnkit.data.text import require_stream_length, split_stream
+from rnnkit.data.tokenizers import LEVELS, Tokenizer, get_tokenizer, tokenizer_from_dict
+from rnnkit.data.vocab import SPECIALS, Vocab
+from rnnkit.errors import DataError
+from rnnkit.models import LanguageModel, LanguageModelConfig
+from rnnkit.training import StreamDataset, StreamingLMObjective, TrainConfig, evaluate, fit, load_model, save_model
+
+log = logging.getLogger(__name__)
+
+MODEL_DIR = "model"
+
+
+@dataclass
+class LMTrainConfig:
+    """Options of ``rnnkit lm train`` (see the module doc for what they do).
+
+    Data: ``source`` (a named corpus: hamlet, wiki; or a text file path), ``encoding``,
+    ``level`` ("char" or "word"), ``lowercase`` (None = the tokenizer's default: char False,
+    word True), ``min_freq`` and ``max_vocab`` (vocabulary limits, reserved tokens included),
+    ``val_fraction`` (tail of the stream kept for validation).
+
+    Model: ``cell`` (rnn, lstm, gru, slstm, mlstm), ``embedding_dim``, ``hidden_size``,
+    ``num_layers``, ``dropout``, ``tie_weights``, ``cell_kwargs``.
+
+    Training: ``batch_size`` (parallel streams), ``bptt`` (steps per truncated-BPTT chunk),
+    ``epochs`` / ``max_steps`` / ``max_seconds`` (stop at the first reached), ``lr`` (Adam),
+    ``clip_norm``, ``seed``, ``progress_bar`` ("auto", "tqdm", "rich", "off").
+    """
+
+    source: str = "hamlet"
+    encoding: str = "utf-8"
+    level: str = "char"
+    lowercase: bool | None = None
+    min_freq: int = 1
+    max_vocab: int | None = None
+    val_fraction: float = 0.1
+    cell: str = "lstm"
+    embedding_dim: int = 64
+    hidden_size: int = 256
+    num_layers: int = 1
+    dropout: float = 0.0
+    tie_weights: bool = False
+    cell_kwargs: dict[str, Any] = field(default_factory=dict)
+    batch_size: int = 32
+    bptt: int = 64
+    epochs: int | None = 1
+    max_steps: int | None = None
+    max_seconds: float | None = None
+    lr: float = 3e-3
+    clip_norm: float | None = 1.0
+    seed: int = 0
+    progress_bar: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {self.level!r}")
+        if not isinstance(self.source, str) or not self.source:
+            raise ValueError(
+                f"source must be a corpus name ({', '.join(CORPORA)}) or a text file path, got {self.source!r}"
+            )
+        if not 0.0 < self.val_fraction < 0.5:
+            raise ValueError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
+        for name in ("batch_size", "bptt", "min_freq"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        # Build the model and training configs once so that every bad value fails here.
+        self.model_config(vocab_size=len(SPECIALS) + 1)
+        self.train_config()
+
+    def model_config(self, vocab_size: int) -> LanguageModelConfig:
+        return LanguageModelConfig(
+            vocab_size=vocab_size, cell=self.cell, embedding_dim=self.embedding_dim,
+            hidden_size=self.hidden_size, num_layers=self.num_layers, dropout=self.dropout,
+            tie_weights=self.tie_weights, cell_kwargs=dict(self.cell_kwargs),
+        )
+
+    def train_config(self, log_dir: str | None = None) -> TrainConfig:
+        return TrainConfig(
+            optimizer="adam", lr=self.lr, clip_norm=self.clip_norm, batch_size=self.batch_size,
+            tbptt_steps=self.bptt, max_epochs=self.epochs, max_steps=self.max_steps,
+            max_seconds=self.max_seconds, seed=self.seed, progress_bar=self.progress_bar,
+            log_dir=log_dir, restore_best=True,
+        )
+
+
+@dataclass(frozen=True)
+class LMReport:
+    """Result of :func:`train_lm`.
+
+    Losses are mean cross-entropies per token in nats on the validation stream; ``initial_*``
+    are measured before training (the untrained model), the others after it.
+    """
+
+    model_dir: Path
+    level: str
+    vocab_size: int
+    parameters: int
+    train_tokens: int
+    val_tokens: int
+    chars_per_token: float
+    initial_val_loss: float
+    val_loss: float
+    perplexity: float
+    bits_per_char: float
+    initial_bits_per_char: float
+    epochs: int
+    steps: int
+    seconds: float
+    tokens_per_second: float
+
+
+def _bits_per_char(loss: float, chars_per_token: float) -> float:
+    return loss / math.log(2.0) / chars_per_token
+
+
+def train_lm(config: LMTrainConfig, out_dir: str | os.PathLike[str]) -> LMReport:
+    """Train a :class:`~rnnkit.models.LanguageModel` on ``config.source``; save it under ``out_dir/model``."""
+    out_dir = Path(out_dir)
+    tokenizer = get_tokenizer(config.level, lowercase=config.lowercase)
+    text = load_source(config.source, config.encoding)
+    tokens = tokenizer.tokenize(text)
+    if len(tokens) < 2:
+        raise DataError(f"the text has {len(tokens)} {config.level} tokens; a language model needs more text")
+    n_val = max(1, int(round(len(tokens) * config.val_fraction)))
+    train_tokens = tokens[:-n_val]
+    vocab = Vocab.build([train_tokens], min_freq=config.min_freq, max_size=config.max_vocab)
+    ids = torch.tensor(vocab.encode(tokens), dtype=torch.long)
+    train_ids, val_ids = split_stream(ids, n_val / len(ids))
+    require_stream_length(len(train_ids), config.batch_size, config.bptt, what="training text")
+    require_stream_length(len(val_ids), config.batch_size, 1, what="validation text")
+    chars_per_token = len(text) / len(tokens) if config.level == "word" else 1.0
+
+    torch.manual_seed(config.seed)
+    model = LanguageModel(config.model_config(len(vocab)))
+    train_data = StreamDataset(train_ids, num_streams=config.batch_size, seq_len=config.bptt)
+    val_data = StreamDataset(val_ids, num_streams=config.batch_size, seq_len=config.bptt)
+    train_config = config.train_config(log_dir=str(out_dir / "logs"))
+    objective = StreamingLMObjective()
+    initial = evaluate(model, objective, val_data, train_config)["loss"]
+    log.info(
+        "training a %s %s LM: %d tokens, vocabulary %d, %d parameters",
+        config.level, config.cell, len(train_ids), len(vocab), sum(p.numel() for p in model.parameters()),
+    )
+    result = fit(model, objective, train_data, val_data, config=train_config)
+    final = evaluate(model, objective, val_data, train_config)["loss"]
+    metrics = {
+        "val_loss": final,
+        "perplexity": math.exp(final),
+        "bits_per_char": _bits_per_char(final, chars_per_token),
+        "initial_val_loss": initial,
+        "chars_per_token": chars_per_token,
+    }
+    model_dir = out_dir / MODEL_DIR
+    save_model(
+        model_dir, model,
+        extras={"vocab": vocab.to_dict(), "tokenizer": tokenizer.to_dict(), "metrics": metrics,
+                "train_config": asdict(config)},
+    )
+    trained_tokens = result.global_step * config.batch_size * config.bptt
+    return LMReport(
+        model_dir=model_dir,
+        level=config.level,
+        vocab_size=len(vocab),
+        parameters=sum(p.numel() for p in model.parameters()),
+        train_tokens=len(train_ids),
+        val_tokens=len(val_ids),
+        chars_per_token=chars_per_token,
+        initial_val_loss=initial,
+        val_loss=final,
+        perplexity=math.exp(final),
+        bits_per_char=_bits_per_char(final, chars_per_token),
+        initial_bits_per_char=_bits_per_char(initial, chars_per_token),
+        epochs=result.epochs,
+        steps=result.global_step,
+        seconds=result.seconds,
+        tokens_per_second=trained_tokens / result.seconds if result.seconds > 0 else float("nan"),
+    )
+
+
+@dataclass
+class GenerateConfig:
+    """Options of ``rnnkit lm generate``.
+
+    Attributes:
+        prime: text the generation continues (``None``: the most frequent token).
+        length: tokens to generate (characters at char level, words at word level).
+        temperature: divides the logits; < 1 is more conservative, 0 is greedy (arg-max).
+        top_k: sample only among the ``k`` most likely tokens (None = all).
+        top_p: sample only within the smallest set of tokens of probability >= ``p`` (None = all).
+        seed: seed of the sampling generator (same seed, same text).
+    """
+
+    prime: str | None = None
+    length: int = 200
+    temperature: float = 1.0
+    top_k: int | None = None
+    top_p: float | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.length, bool) or not isinstance(self.length, int) or self.length < 1:
+            raise ValueError(f"length must be a positive integer, got {self.length!r}")
+        if not isinstance(self.temperature, (int, float)) or not math.isfinite(self.temperature) or self.temperature < 0:
+            raise ValueError(f"temperature must be a number >= 0 (0 = greedy), got {self.temperature!r}")
+        if self.top_k is not None and (isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or self.top_k < 1):
+            raise ValueError(f"top_k must be a positive integer or None, got {self.top_k!r}")
+        if self.top_p is not None and not 0.0 < self.top_p <= 1.0:
+            raise ValueError(f"top_p must be in (0, 1] or None, got {self.top_p!r}")
+
+
+@dataclass(frozen=True)
+class Generated:
+    """A generation: the prime, the generated continuation, and both joined."""
+
+    prime: str
+    continuation: str
+    text: str
+
+
+def load_lm(model_dir: str | os.PathLike[str]) -> tuple[LanguageModel, Vocab, Tokenizer, dict[str, Any]]:
+    """The language model, vocabulary, tokenizer and metrics saved by :func:`train_lm`."""
+    model, extras = load_model(model_dir)
+    if not isinstance(model, LanguageModel):
+        raise DataError(
+            f"{str(model_dir)!r} holds a {type(model).__name__}, not a language model; give a folder "
+            f"written by rnnkit lm train"
+        )
+    for key in ("vocab", "tokenizer"):
+        if key not in extras:
+            raise DataError(f"{str(model_dir)!r} has no {key}.json; give a folder written by rnnkit lm train")
+    return model, Vocab.from_dict(extras["vocab"]), tokenizer_from_dict(extras["tokenizer"]), extras.get("metrics", {})
+
+
+def generate_text(model_dir: str | os.PathLike[str], config: GenerateConfig) -> Generated:
+    """Continue ``config.prime`` with the model saved in ``model_dir``."""
+    model, vocab, tokenizer, _ = load_lm(model_dir)
+    return generate_with(model, vocab, tokenizer, config)
+
+
+def generate_with(model: LanguageModel, vocab: Vocab, tokenizer: Tokenizer, config: GenerateConfig) -> Generated:
+    """:func:`generate_text` for a model already in memory."""
+    if config.prime is None:
+        prime_tokens = [vocab.token(len(SPECIALS))]
+    else:
+        prime_tokens = tokenizer.tokenize(config.prime)
+    if not prime_tokens:
+        raise DataError(
+            f"the prime text {config.prime!r} has no {tokenizer.level} token; give at least one "
+            f"{'character' if tokenizer.level == 'char' else 'word'}"
+        )
+    unknown = vocab.missing(prime_tokens)
+    if unknown:
+        shown = ", ".join(repr(t) for t in unknown[:10]) + (", ..." if len(unknown) > 10 else "")
+        kind = "characters" if tokenizer.level == "char" else "words"
+        raise DataError(
+            f"the prime text has {kind} outside the model's vocabulary: {shown}; use only {kind} "
+            f"seen in training (the vocabulary has {len(vocab) - len(SPECIALS)} {kind})"
+        )
+    generator = torch.Generator().manual_seed(config.seed)
+    prime_ids = torch.tensor(vocab.encode(prime_tokens), dtype=torch.long)
+    new_ids = model.generate(
+        prime_ids, config.length, temperature=config.temperature, top_k=config.top_k,
+        top_p=config.top_p, generator=generator,
+    )
+    new_tokens = vocab.decode(new_ids)
+    prime_text = tokenizer.detokenize(prime_tokens)
+    full = tokenizer.detokenize(prime_tokens + new_tokens)
+    return Generated(prime=prime_text, continuation=full[len(prime_text):], text=full)
