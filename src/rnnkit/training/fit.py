@@ -101,7 +101,7 @@ class _QuietInEveryProcess(L.Callback):
 
 
 def _trainer(config: TrainConfig, callbacks: list[L.Callback], *, root_dir: str, loggers: Any = False,
-             checkpointing: bool = False, single_device: bool = False) -> L.Trainer:
+             checkpointing: bool = False, single_device: bool = False, validate: bool = True) -> L.Trainer:
     bar = progress_bar(config.progress_bar)
     callbacks = list(callbacks) + ([bar] if bar is not None else [])
     if config.quiet:
@@ -117,6 +117,7 @@ def _trainer(config: TrainConfig, callbacks: list[L.Callback], *, root_dir: str,
         max_time=dt.timedelta(seconds=config.max_seconds) if config.max_seconds is not None else None,
         accumulate_grad_batches=config.accumulate_grad_batches,
         check_val_every_n_epoch=config.check_val_every_n_epoch,
+        limit_val_batches=1.0 if validate else 0,
         log_every_n_steps=config.log_every_n_steps,
         deterministic=config.deterministic,
         callbacks=callbacks,
@@ -226,7 +227,7 @@ def fit(
 
         seed_everything(config.seed)
         trainer = _trainer(config, all_callbacks, root_dir=run_dir, loggers=loggers,
-                           checkpointing=best is not None or last is not None)
+                           checkpointing=best is not None or last is not None, validate=val_data is not None)
         start = time.perf_counter()
         trainer.fit(module, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
         seconds = time.perf_counter() - start

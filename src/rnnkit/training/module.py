@@ -80,7 +80,8 @@ class TaskModule(L.LightningModule):
             nn.utils.clip_grad_value_(params, config.clip_value)
         if config.clip_norm is not None:
             norm = nn.utils.clip_grad_norm_(params, config.clip_norm)
-            self.log("grad_norm", norm, on_step=True, on_epoch=False, logger=True)
+            if self.trainer.loggers:
+                self.log("grad_norm", norm, on_step=True, on_epoch=False, logger=True)
 
     # ---------------------------------------------------------------- state carry
     def _carry(self, stage: str, state: State) -> None:
