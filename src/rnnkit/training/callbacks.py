@@ -31,11 +31,16 @@ class HistoryCallback(L.Callback):
         self.path = Path(path) if path is not None else None
         self.history: list[dict[str, float]] = []
         self._val: dict[str, float] = {}
+        self._lr: float | None = None
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.ckpt_path and self.path is not None and self.path.is_file():
             previous = read_history(self.path)
             self.history = [row for row in previous if row["epoch"] < trainer.current_epoch]
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """The learning rate used in this epoch (schedules step at its end)."""
+        self._lr = float(trainer.optimizers[0].param_groups[0]["lr"]) if trainer.optimizers else None
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.sanity_checking:
@@ -43,8 +48,8 @@ class HistoryCallback(L.Callback):
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         row: dict[str, float] = {"epoch": trainer.current_epoch, "step": trainer.global_step}
-        if trainer.optimizers:
-            row["lr"] = float(trainer.optimizers[0].param_groups[0]["lr"])
+        if self._lr is not None:
+            row["lr"] = self._lr
         row.update(_scalars(trainer.callback_metrics, "train_"))
         row.update(self._val)
         self._val = {}

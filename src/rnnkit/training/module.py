@@ -68,6 +68,8 @@ class TaskModule(L.LightningModule):
         scheduler = build_scheduler(optimizer, self.config, self.monitor)
         if scheduler is None:
             return optimizer
+        if not self.automatic_optimization:
+            scheduler.pop("monitor")  # manual optimization steps the schedule itself (on_train_epoch_end)
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
