@@ -142,3 +142,11 @@ def test_layer_exposes_cell_and_output_size():
     assert rnnkit.RNN(3, 4).cell == "rnn" and rnnkit.LSTM(3, 4).cell == "lstm" and rnnkit.GRU(3, 4).cell == "gru"
     assert rnnkit.GRU(3, 4, bidirectional=True).output_size == 8
     assert rnnkit.LSTM(3, 4, proj_size=2, bidirectional=True).output_size == 4
+
+
+def test_lengths_accept_tensor_list_and_numpy():
+    layer = rnnkit.GRU(3, 4, batch_first=True)
+    x = torch.randn(3, 5, 3)
+    expected, _ = layer(x, lengths=torch.tensor([5, 2, 4]))
+    assert torch.equal(layer(x, lengths=[5, 2, 4])[0], expected)
+    assert torch.equal(layer(x, lengths=np.array([5, 2, 4]))[0], expected)

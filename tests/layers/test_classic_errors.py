@@ -67,6 +67,8 @@ def test_bad_lengths(lstm):
         lstm(x, lengths=torch.tensor([6, 1, 2]))
     with pytest.raises(TypeError, match=r"lengths must hold integers, got dtype torch.float32"):
         lstm(x, lengths=torch.tensor([5.0, 1.0, 2.0]))
+    with pytest.raises(TypeError, match=r"lengths must hold integers, got dtype torch.float32"):
+        lstm(x, lengths=[5.0, 1.0, 2.0])
     with pytest.raises(TypeError, match=r"lengths must be a 1-D integer tensor or a list of ints, got \[5, 'a', 2\]"):
         lstm(x, lengths=[5, "a", 2])
     with pytest.raises(ValueError, match=r"lengths= needs batched 3-D input"):

@@ -33,11 +33,15 @@ Optional hooks:
     Convert between the internal tuple and what the user sees. Default: a single tensor when the
     spec has one entry, a tuple otherwise (the user may pass a tuple, list or NamedTuple).
     Override ``_pack_state`` to return a NamedTuple.
+``_initial_state(self, state, x, batched) -> tuple[Tensor, ...]``
+    Checks the user's state against ``_state_spec`` or makes a fresh one of zeros; override it
+    (calling ``super()``) when a fresh state is not all zeros (xLSTM's stabilizer starts at -inf).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -210,7 +214,7 @@ class RecurrentLayer(nn.Module):
         self,
         input: Tensor | PackedSequence,
         state: State | None = None,
-        lengths: Tensor | list[int] | tuple[int, ...] | None = None,
+        lengths: Tensor | Sequence[int] | None = None,
         *,
         hx: State | None = None,
     ) -> tuple[Tensor | PackedSequence, State]:
@@ -275,17 +279,17 @@ class RecurrentLayer(nn.Module):
             )
 
     @staticmethod
-    def _check_lengths(lengths: Tensor | list[int] | tuple[int, ...], steps: int, batch: int) -> Tensor:
-        if isinstance(lengths, Tensor):
-            if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
-                raise TypeError(f"lengths must hold integers, got dtype {lengths.dtype}; use lengths.long()")
-            values = lengths.detach().to("cpu", torch.int64)
-        elif isinstance(lengths, (list, tuple)) and all(
-            isinstance(n, int) and not isinstance(n, bool) for n in lengths
-        ):
-            values = torch.tensor(list(lengths), dtype=torch.int64)
-        else:
-            raise TypeError(f"lengths must be a 1-D integer tensor or a list of ints, got {lengths!r}")
+    def _check_lengths(lengths: Tensor | Sequence[int], steps: int, batch: int) -> Tensor:
+        if not isinstance(lengths, Tensor):
+            try:
+                lengths = torch.as_tensor(lengths)
+            except (TypeError, ValueError, RuntimeError):
+                raise TypeError(
+                    f"lengths must be a 1-D integer tensor or a list of ints, got {lengths!r}"
+                ) from None
+        if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+            raise TypeError(f"lengths must hold integers, got dtype {lengths.dtype}; use lengths.long()")
+        values = lengths.detach().to("cpu", torch.int64)
         if values.dim() != 1 or values.numel() != batch:
             raise ValueError(
                 f"lengths must have one entry per sequence: expected shape ({batch},), got {tuple(values.shape)}"
