@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from rnnkit.data.longrange import (
     COPY_DELIMITER,
-    LongRangeStream,
+    LongRangeDataset,
     adding_baseline_mse,
     adding_problem,
     copy_memory,
@@ -58,16 +58,19 @@ def test_copy_baseline_is_cross_entropy_of_the_memoryless_strategy():
     assert copy_memory_baseline(T) == pytest.approx(10 * math.log(8) / 70)
 
 
-def test_stream_is_seeded_and_fresh():
-    a = iter(LongRangeStream("adding", 12, 4, seed=5))
-    b = iter(LongRangeStream("adding", 12, 4, seed=5))
-    xa1, _ = next(a)
-    xb1, _ = next(b)
-    xa2, _ = next(a)
-    assert torch.equal(xa1, xb1)
-    assert not torch.equal(xa1, xa2)
-    xc, yc = next(iter(LongRangeStream("copy", 5, 3)))
-    assert xc.shape == yc.shape == (3, 25)
+def test_dataset_items_are_seeded_fresh_and_match_the_generators():
+    data = LongRangeDataset("adding", 12, 100, seed=5)
+    x0, y0 = data[0]
+    assert x0.shape == (12, 2) and y0.shape == (1,)
+    assert torch.equal(data[0][0], x0) and torch.equal(LongRangeDataset("adding", 12, 100, seed=5)[0][0], x0)
+    assert not torch.equal(data[1][0], x0) and not torch.equal(LongRangeDataset("adding", 12, 100, seed=6)[0][0], x0)
+    torch.testing.assert_close(y0[0], (x0[:, 0] * x0[:, 1]).sum())
+    copy = LongRangeDataset("copy", 5, 3)
+    xc, yc = copy[2]
+    assert xc.shape == yc.shape == (25,) and torch.equal(yc[-10:], xc[:10])
+    assert len(copy) == 3
+    with pytest.raises(IndexError, match="index 3 out of range for 3 sequences"):
+        copy[3]
 
 
 def test_bad_arguments_give_clear_errors():
@@ -78,4 +81,4 @@ def test_bad_arguments_give_clear_errors():
     with pytest.raises(TypeError, match="T must be an int, got float"):
         copy_memory(2, 5.0)
     with pytest.raises(ValueError, match=r"task must be one of \('adding', 'copy'\), got 'sort'"):
-        LongRangeStream("sort", 5, 2)
+        LongRangeDataset("sort", 5, 2)

@@ -17,18 +17,16 @@ Copy memory
     memoryless strategy (blanks, then a uniform guess over the 8 symbols for the last 10 steps) has
     mean cross-entropy ``10 ln 8 / (T + 20)`` per step: the baseline.
 
-Every generator takes a ``torch.Generator`` so a data set is reproducible from its seed; the
-iterable data sets draw fresh sequences for every batch (the usual "infinite data" protocol, so the
-number of training sequences is ``steps * batch_size``).
+Every generator takes a ``torch.Generator`` so a data set is reproducible from its seed;
+:class:`LongRangeDataset` draws each sequence on demand, so training can see fresh sequences at
+every step (the usual protocol: the number of training sequences is ``steps * batch_size``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-
 import torch
-from torch.utils.data import IterableDataset
+from torch.utils.data import Dataset
 
 COPY_NUM_SYMBOLS = 10  # vocabulary: blank, 8 data symbols, delimiter
 COPY_BLANK = 0
@@ -100,25 +98,31 @@ def copy_memory(
     return x, y
 
 
-class LongRangeStream(IterableDataset):
-    """Endless batches of fresh sequences: yields ``(x, y)`` batches of ``batch_size``.
+class LongRangeDataset(Dataset):
+    """``size`` sequences of a task, each drawn on demand from its own seed: item ``i`` is
+    ``(x, y)`` of one sequence, the same every time it is read (``seed`` and ``i`` fix it).
 
-    ``task`` is ``"adding"`` or ``"copy"``. Use it with ``DataLoader(stream, batch_size=None)``;
-    the stream is seeded, so two streams with the same seed yield the same batches.
+    ``task`` is ``"adding"`` or ``"copy"``. Nothing is stored, so a data set of millions of
+    fresh training sequences costs no memory; batches stack items like any map-style data set.
     """
 
     TASKS = ("adding", "copy")
 
-    def __init__(self, task: str, T: int, batch_size: int, seed: int = 0) -> None:
+    def __init__(self, task: str, T: int, size: int, seed: int = 0) -> None:
         super().__init__()
         if task not in self.TASKS:
             raise ValueError(f"task must be one of {self.TASKS}, got {task!r}")
         _check_count("T", T, 2 if task == "adding" else 1)
-        _check_count("batch_size", batch_size, 1)
-        self.task, self.T, self.batch_size, self.seed = task, T, batch_size, seed
+        _check_count("size", size, 1)
+        self.task, self.T, self.size, self.seed = task, T, size, seed
+        self._draw = adding_problem if task == "adding" else copy_memory
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        generator = torch.Generator().manual_seed(self.seed)
-        draw = adding_problem if self.task == "adding" else copy_memory
-        while True:
-            yield draw(self.batch_size, self.T, generator=generator)
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if not 0 <= index < self.size:
+            raise IndexError(f"index {index} out of range for {self.size} sequences")
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + index)
+        x, y = self._draw(1, self.T, generator=generator)
+        return x[0], y[0]
