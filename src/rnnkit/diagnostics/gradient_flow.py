@@ -15,8 +15,9 @@ sequence b, the loss L = sum_b <u_b, h_T^b> sends its gradient back and we read
     g(T - t) = sqrt( mean_b || dL / d s_t^b ||^2 ),   || dL / d s_t^b || = || u_b^T d h_T^b / d s_t^b ||,
 
 the root mean square over the batch. s_t is the layer's whole recurrent state (every floating
-tensor of its state pytree: h_t for RNN and GRU, (h_t, c_t) for LSTM, all of (h, c, n, m) for
-sLSTM...), so the LSTM's additive cell path is part of what reaches step t. The first input only
+tensor of its state pytree that is part of the autograd graph: h_t for RNN and GRU, (h_t, c_t) for
+LSTM, (h, c, n) for sLSTM and (C, n) for mLSTM, whose stabilizers m are kept out of the graph), so the
+LSTM's additive cell path is part of what reaches step t. The first input only
 produces s_0, hence ``steps`` distances need ``steps + 1`` inputs. Everything runs in float64, so
 norms as small as 1e-300 are still resolved.
 """
@@ -161,7 +162,8 @@ def gradient_norms_by_distance(layer: nn.Module, inputs: Tensor, direction: Tens
     per_step: list[list[Tensor]] = []  # per_step[t] = tensors of s_t
     for t in range(length):
         output, state = layer(inputs[:, t : t + 1], state=state)  # (B, 1, H), s_t
-        per_step.append(state_tensors(state))
+        # A tensor the layer keeps out of the graph (e.g. a detached stabilizer) gets no gradient.
+        per_step.append([tensor for tensor in state_tensors(state) if tensor.requires_grad])
     h_last = output[:, -1]  # h_T, (B, H)
     loss = (direction.to(h_last.dtype) * h_last).sum()  # L = sum_b <u_b, h_T^b>
     wrt = [tensor for tensors in per_step[:-1] for tensor in tensors]  # s_0 .. s_{T-1}
