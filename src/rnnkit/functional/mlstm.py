@@ -69,6 +69,18 @@ def mlstm_zero_state(
     )
 
 
+def _log_dtype(dtype: torch.dtype) -> torch.dtype:
+    """Dtype of the log-space gate math: float32 for 16-bit inputs (their cumulative sums of log
+    gates would lose whole units), else the input's own."""
+    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+
+
+def _stabilizer(m: Tensor, storage: torch.dtype) -> Tensor:
+    """A new stabilizer: detached (a constant for autograd) and rounded to the state's dtype, so
+    that the stored ``(C, n, m)`` is exactly the memory the following steps computed with."""
+    return m.detach().to(storage).to(m.dtype)
+
+
 def _safe(m: Tensor) -> Tensor:
     """``m`` with ``-inf`` replaced by the most negative finite number, so ``x - m`` is never NaN.
 
@@ -79,8 +91,11 @@ def _safe(m: Tensor) -> Tensor:
 
 def _normalize(num: Tensor, qn: Tensor, m: Tensor) -> Tensor:
     """``h~ = num / max(|qn|, exp(-m))`` (eq. 21 in stabilized units). num (..., dv), qn, m (...)."""
-    den = torch.maximum(qn.abs(), torch.exp(-_safe(m)))  # (...)
-    return num / den[..., None]  # (..., dv)
+    den = torch.maximum(qn.abs().to(m.dtype), torch.exp(-_safe(m)))  # (...)
+    # exp(-m) underflows to 0 for m > ~88 (float32): the floor keeps a zero query (the padding of
+    # the last chunk) at 0 / tiny = 0 instead of 0 / 0, forward and backward
+    den = den.clamp_min(torch.finfo(m.dtype).tiny)
+    return num / den[..., None].to(num.dtype)  # (..., dv)
 
 
 def _check_inputs(q: Tensor, k: Tensor, v: Tensor, i_tilde: Tensor, log_f: Tensor) -> None:
@@ -106,16 +121,18 @@ def mlstm_recurrent_step(
 ) -> tuple[Tensor, mLSTMState]:
     """One mLSTM step. q, k (B, NH, dk), v (B, NH, dv), i_tilde, log_f (B, NH) -> h~ (B, NH, dv)."""
     C, n, m = state
-    m_new = torch.maximum(log_f + m, i_tilde).detach()  # (B, NH)    stabilizer
+    ld = _log_dtype(q.dtype)
+    i_tilde, log_f, m = i_tilde.to(ld), log_f.to(ld), m.to(ld)
+    m_new = _stabilizer(torch.maximum(log_f + m, i_tilde), q.dtype)  # m_t (B, NH)
     m_safe = _safe(m_new)
-    f_act = torch.exp(log_f + m - m_safe)  # (B, NH)    f_t in stabilized units
-    i_act = torch.exp(i_tilde - m_safe)  # (B, NH)    i_t in stabilized units
+    f_act = torch.exp(log_f + m - m_safe).to(q.dtype)  # f_t in stabilized units (B, NH)
+    i_act = torch.exp(i_tilde - m_safe).to(q.dtype)  # i_t in stabilized units (B, NH)
     C = f_act[..., None, None] * C + i_act[..., None, None] * (v[..., :, None] * k[..., None, :])  # (19) (B, NH, dv, dk)
     n = f_act[..., None] * n + i_act[..., None] * k  # (20) (B, NH, dk)
     num = (C @ q[..., None]).squeeze(-1)  # C_t q_t (B, NH, dv)
     qn = (n * q).sum(-1)  # n_t^T q_t (B, NH)
     h_tilde = _normalize(num, qn, m_new)  # (21) (B, NH, dv)
-    return h_tilde, mLSTMState(C, n, m_new)
+    return h_tilde, mLSTMState(C, n, m_new.to(q.dtype))
 
 
 def mlstm_recurrent(
@@ -153,7 +170,8 @@ def _parallel_within(
 ) -> Tensor:
     """Parallel form over one block of L steps, starting from ``state``; returns h~ (..., L, dv).
 
-    ``F`` (..., L) is the inclusive cumulative sum of log forget gates inside the block.
+    ``F`` (..., L) is the inclusive cumulative sum of log forget gates inside the block; it and
+    ``i_tilde`` are in the log-space dtype (:func:`_log_dtype`).
     """
     L = q.shape[-2]
     log_D = F[..., :, None] - F[..., None, :] + i_tilde[..., None, :]  # log D_ts (..., L, L)
@@ -161,16 +179,16 @@ def _parallel_within(
     log_D = log_D.masked_fill(~causal, -math.inf)  # (..., L, L)
     m = log_D.amax(dim=-1)  # row max (..., L)
     if state is not None:
-        log_w0 = F + state.m[..., None]  # log weight of the initial memory at t (..., L)
+        log_w0 = F + state.m[..., None].to(F.dtype)  # log weight of the initial memory at t (..., L)
         m = torch.maximum(m, log_w0)
     m = m.detach()
     m_safe = _safe(m)
-    D = torch.exp(log_D - m_safe[..., None])  # (..., L, L)
+    D = torch.exp(log_D - m_safe[..., None]).to(q.dtype)  # (..., L, L)
     S = (q @ k.transpose(-1, -2)) * D  # (q_t . k_s) D_ts (..., L, L)
     num = S @ v  # C_t q_t (..., L, dv)
     qn = S.sum(dim=-1)  # n_t^T q_t (..., L)
     if state is not None:
-        w0 = torch.exp(log_w0 - m_safe)  # (..., L)
+        w0 = torch.exp(log_w0 - m_safe).to(q.dtype)  # (..., L)
         num = num + w0[..., None] * (q @ state.C.transpose(-1, -2))  # (..., L, dv)
         qn = qn + w0 * (q @ state.n[..., None]).squeeze(-1)  # (..., L)
     return _normalize(num, qn, m)  # (21) (..., L, dv)
@@ -188,7 +206,7 @@ def _block_memory(
     g = F[..., -1]  # (...)
     log_w = g[..., None] - F + i_tilde  # log weight of step s at the block end (..., L)
     m_blk = log_w.amax(dim=-1).detach()  # (...)
-    w = torch.exp(log_w - _safe(m_blk)[..., None])  # (..., L)
+    w = torch.exp(log_w - _safe(m_blk)[..., None]).to(v.dtype)  # (..., L)
     C_blk = (v * w[..., None]).transpose(-1, -2) @ k  # (..., dv, dk)
     n_blk = (w[..., None] * k).sum(dim=-2)  # (..., dk)
     return C_blk, n_blk, m_blk, g
@@ -197,13 +215,14 @@ def _block_memory(
 def _carry(state: mLSTMState, C_blk: Tensor, n_blk: Tensor, m_blk: Tensor, g: Tensor) -> mLSTMState:
     """Memory after a block: decay ``state`` by ``exp(g)`` and add the block's memory."""
     C, n, m = state
-    m_new = torch.maximum(g + m, m_blk).detach()  # (...)
+    m = m.to(g.dtype)
+    m_new = _stabilizer(torch.maximum(g + m, m_blk), C.dtype)  # (...)
     m_safe = _safe(m_new)
-    a = torch.exp(g + m - m_safe)  # decay of the old memory (...)
-    b = torch.exp(m_blk - m_safe)  # scale of the block's memory (...)
+    a = torch.exp(g + m - m_safe).to(C.dtype)  # decay of the old memory (...)
+    b = torch.exp(m_blk - m_safe).to(C.dtype)  # scale of the block's memory (...)
     C = a[..., None, None] * C + b[..., None, None] * C_blk  # (..., dv, dk)
     n = a[..., None] * n + b[..., None] * n_blk  # (..., dk)
-    return mLSTMState(C, n, m_new)
+    return mLSTMState(C, n, m_new.to(C.dtype))
 
 
 def mlstm_parallel(
@@ -227,7 +246,9 @@ def mlstm_parallel(
         state0 = state
     if q.shape[-2] == 0:
         return v.new_zeros(v.shape), state0
-    F = torch.cumsum(log_f, dim=-1)  # sum_{r<=t} log f_r (B, NH, T)
+    ld = _log_dtype(q.dtype)
+    i_tilde = i_tilde.to(ld)
+    F = torch.cumsum(log_f.to(ld), dim=-1)  # sum_{r<=t} log f_r (B, NH, T)
     h_tilde = _parallel_within(q, k, v, i_tilde, F, state)
     return h_tilde, _carry(state0, *_block_memory(k, v, i_tilde, F))
 
@@ -272,8 +293,9 @@ def mlstm_chunkwise(
     q = q.reshape(*lead, NC, L, dk)  # (B, NH, NC, L, dk)
     k = k.reshape(*lead, NC, L, dk)
     v = v.reshape(*lead, NC, L, dv)
-    i_tilde = i_tilde.reshape(*lead, NC, L)  # (B, NH, NC, L)
-    F = torch.cumsum(log_f.reshape(*lead, NC, L), dim=-1)  # within-chunk cumsum (B, NH, NC, L)
+    ld = _log_dtype(q.dtype)
+    i_tilde = i_tilde.reshape(*lead, NC, L).to(ld)  # (B, NH, NC, L)
+    F = torch.cumsum(log_f.reshape(*lead, NC, L).to(ld), dim=-1)  # within-chunk cumsum (B, NH, NC, L)
 
     C_blk, n_blk, m_blk, g = _block_memory(k, v, i_tilde, F)  # per chunk (B, NH, NC, ...)
     starts = []
