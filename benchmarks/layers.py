@@ -4,11 +4,11 @@ For RNN, LSTM and GRU (and the seeds' GRU, ``reset_after=False``, which torch ha
 against ``torch.nn.GRU`` of the same size) at batch 64, 100 steps, input = hidden = 128/256/512,
 it times the forward pass (inference, under ``torch.no_grad``) and forward + backward (of
 ``output.sum()``, input and weight gradients) of torch.nn, rnnkit's fast path and rnnkit's
-reference path. Variants are timed round-robin after a warm-up; the table gives torch.nn's
-median in ms and each rnnkit path's median as a ratio to it (< 1 is faster than torch.nn).
+reference path. Variants are timed round-robin after a warm-up; the table gives torch.nn's time
+in ms (median of the repeats, or min) and each rnnkit path's as a ratio to it (< 1: faster).
 
-Usage: ``python benchmarks/layers.py [--quick] [--repeats N] [--threads N]``
-(``--quick``: hidden 128 only, 3 repeats; prints a markdown table).
+Usage: ``python benchmarks/layers.py [--quick] [--repeats N] [--threads N] [--sizes H ...]
+[--stat median|min]`` (``--quick``: hidden 128 only, 3 repeats; prints a markdown table).
 """
 
 from __future__ import annotations
@@ -50,8 +50,10 @@ def _forward_backward(layer: torch.nn.Module, x: torch.Tensor) -> Callable[[], N
     return run
 
 
-def _measure(variants: dict[str, torch.nn.Module], x: torch.Tensor, repeats: int) -> dict[str, dict[str, float]]:
-    """Median seconds per pass and variant: {"forward": {...}, "forward+backward": {...}}."""
+def _measure(
+    variants: dict[str, torch.nn.Module], x: torch.Tensor, repeats: int, stat: Callable[[list[float]], float]
+) -> dict[str, dict[str, float]]:
+    """Seconds per pass and variant (``stat`` of the repeats): {"forward": {...}, "forward+backward": {...}}."""
     results: dict[str, dict[str, float]] = {}
     for mode, make in (("forward", _forward), ("forward+backward", _forward_backward)):
         runs = {name: make(layer, x) for name, layer in variants.items()}
@@ -61,7 +63,7 @@ def _measure(variants: dict[str, torch.nn.Module], x: torch.Tensor, repeats: int
         for _ in range(repeats):
             for name, run in runs.items():  # round-robin: machine noise hits every variant alike
                 samples[name].append(_time(run))
-        results[mode] = {name: statistics.median(values) for name, values in samples.items()}
+        results[mode] = {name: stat(values) for name, values in samples.items()}
     return results
 
 
@@ -88,14 +90,19 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="hidden 128 only, 3 repeats")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per variant (default 7, quick 3)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None, help="hidden sizes (default 128 256 512)")
+    parser.add_argument(
+        "--stat", choices=("median", "min"), default="median", help="statistic of the repeats (min resists a busy machine)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     repeats = args.repeats or (3 if args.quick else 7)
-    sizes = [128] if args.quick else [128, 256, 512]
+    sizes = args.sizes or ([128] if args.quick else [128, 256, 512])
+    stat = statistics.median if args.stat == "median" else min
     print(
         f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
-        f"{torch.get_num_threads()} thread(s), batch {BATCH}, {STEPS} steps, median of {repeats} "
+        f"{torch.get_num_threads()} thread(s), batch {BATCH}, {STEPS} steps, {args.stat} of {repeats} "
         "(ratio = rnnkit time / torch.nn time in the same run)\n"
     )
     print("| layer | hidden | pass | torch.nn (ms) | fast / torch.nn | reference / torch.nn |")
@@ -104,7 +111,7 @@ def main() -> None:
         for hidden in sizes:
             label, variants = _variants(cell, hidden)
             x = torch.randn(STEPS, BATCH, hidden, requires_grad=True)
-            for mode, times in _measure(variants, x, repeats).items():
+            for mode, times in _measure(variants, x, repeats, stat).items():
                 base = times["torch"]
                 print(
                     f"| {label} | {hidden} | {mode} | {base * 1e3:.1f} | "
