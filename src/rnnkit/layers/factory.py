@@ -2,7 +2,7 @@
 
 Every layer it returns is called ``output, state = layer(x, state=None, lengths=None)`` and
 exposes ``layer.output_size`` (D * H) and ``layer.cell`` (the name). Cell families register a
-constructor in :data:`LAYER_BUILDERS` (classic cells here; sLSTM and mLSTM join them).
+constructor in :data:`LAYER_BUILDERS` (the classic cells and the xLSTM ones).
 """
 
 from __future__ import annotations
@@ -66,8 +66,7 @@ def build_layer(
     """Build a recurrent layer of the named cell.
 
     Args:
-        cell: one of :data:`LAYER_BUILDERS` ("rnn", "lstm", "gru", and "slstm", "mlstm" once
-            registered).
+        cell: one of :data:`LAYER_BUILDERS`: "rnn", "lstm", "gru", "slstm", "mlstm".
         input_size: features F of x (B, T, F).
         hidden_size: features H of the state; the output has ``layer.output_size`` = D*H features.
         num_layers, bidirectional, dropout: as ``torch.nn.LSTM``.
