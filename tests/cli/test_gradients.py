@@ -44,13 +44,14 @@ def test_gradients_end_to_end(tmp_path, capsys):
     assert "Traceback" not in captured.err
 
 
-def test_default_output_is_a_new_folder_under_rnnkit_runs(tmp_path, monkeypatch, capsys):
+def test_default_output_is_a_new_folder_under_rnnkit_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert main(["gradients", "--T", "3", "--hidden", "4", "--batch", "1", "--cells", "gru"]) == 0
-    (run,) = (tmp_path / "rnnkit-runs").iterdir()
-    assert run.name.startswith("gradients-")
-    assert (run / "gradient_flow.csv").is_file()
-    assert str(Path("rnnkit-runs") / run.name / "gradient_flow.csv") in capsys.readouterr().out
+    first = build_config(build_parser().parse_args(["gradients"]))
+    second = build_config(build_parser().parse_args(["gradients"]))
+    assert first.out_dir != second.out_dir
+    for config in (first, second):
+        assert config.out_dir.parent == Path("rnnkit-runs") and config.out_dir.is_dir()
+        assert config.out_dir.name.startswith("gradients-")
 
 
 @pytest.mark.parametrize(
