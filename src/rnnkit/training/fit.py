@@ -37,6 +37,7 @@ import datetime as dt
 import logging
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -47,6 +48,7 @@ import torch
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch import Tensor, nn
+from torch.utils.data import DataLoader
 
 from rnnkit.training.callbacks import HistoryCallback, read_history
 from rnnkit.training.checkpoint import (
@@ -200,7 +202,10 @@ def fit(
         check_checkpoint_matches(read_training_checkpoint(ckpt_path), module, ckpt_path)
 
     with lightning_output(config.quiet), deterministic_algorithms(config.deterministic), \
-            tempfile.TemporaryDirectory(prefix="rnnkit-fit-") as scratch:
+            tempfile.TemporaryDirectory(prefix="rnnkit-fit-") as scratch, warnings.catch_warnings():
+        if not isinstance(data.train, DataLoader):
+            # TaskData restores the position in the epoch itself (Lightning cannot see that).
+            warnings.filterwarnings("ignore", message=r".*your dataloader is not resumable.*")
         checkpoint_dir = config.checkpoint_dir or str(Path(scratch) / "checkpoints")
         run_dir = config.log_dir or scratch
         history = HistoryCallback(Path(run_dir) / "history.json")

@@ -1,0 +1,99 @@
+"""Kill a training run with SIGKILL after a checkpoint, resume it, and lose nothing; a checkpoint
+that was being written when the process died never replaces a good one; bad checkpoints are refused."""
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from rnnkit import CheckpointError
+from rnnkit.training import RegressionObjective, TrainConfig, fit
+from rnnkit.training.checkpoint import AtomicCheckpointIO
+
+WORKER = Path(__file__).with_name("resume_worker.py")
+
+
+def _load_worker():
+    spec = importlib.util.spec_from_file_location("rnnkit_tests_resume_worker", WORKER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sigkill_then_resume_continues_from_the_checkpoint_with_nothing_lost(tmp_path):
+    worker = _load_worker()
+    last = tmp_path / "last.ckpt"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen([sys.executable, str(WORKER), str(tmp_path)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 240
+        while not last.exists():
+            assert process.poll() is None, process.stderr.read().decode()[-3000:]
+            assert time.monotonic() < deadline, "no checkpoint was written"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+
+    saved_step = torch.load(last, weights_only=True)["global_step"]
+    assert saved_step % 3 == 0 and 3 <= saved_step < 24                  # a mid-run checkpoint
+    counter = worker.CountBatches()
+    resumed, result = worker.train(str(tmp_path), resume=True, callbacks=[counter])
+    assert counter.batches == 24 - saved_step                            # it continued from that step
+    assert result.global_step == 24
+    reference, _ = worker.train()                                        # the same run, never interrupted
+    for key, value in reference.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[key], value, rtol=0, atol=0)
+
+
+def test_a_checkpoint_interrupted_while_written_never_replaces_the_good_one(tmp_path, monkeypatch):
+    io = AtomicCheckpointIO()
+    path = tmp_path / "last.ckpt"
+    io.save_checkpoint({"state_dict": {"w": torch.ones(3)}, "global_step": 3}, path)
+
+    def dies_half_way(obj, f, *args, **kwargs):
+        Path(f).write_bytes(b"PK\x03\x04 half a zip")
+        raise KeyboardInterrupt                                          # the process is being stopped
+
+    monkeypatch.setattr(torch, "save", dies_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        io.save_checkpoint({"state_dict": {"w": torch.zeros(3)}, "global_step": 6}, path)
+    monkeypatch.undo()
+    checkpoint = io.load_checkpoint(path)
+    assert checkpoint["global_step"] == 3 and torch.equal(checkpoint["state_dict"]["w"], torch.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
+
+
+def test_corrupt_or_mismatched_checkpoints_are_refused_with_the_fix(tmp_path):
+    worker = _load_worker()
+    x, y = worker.data()
+    config = TrainConfig(max_epochs=1, accelerator="cpu", progress_bar="off", checkpoint_dir=str(tmp_path))
+    fit(worker.DropoutRegressor(), RegressionObjective(), (x, y), config=config)
+    with pytest.raises(CheckpointError, match=r"was written for another model: missing \['model.layer.bias', 'model.layer.weight'\]"):
+        fit(_Other(), RegressionObjective(), (x, y), config=config, resume_from="last")
+    (tmp_path / "last.ckpt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match=r"last.ckpt' is corrupt or not a training checkpoint .*; resume from another .ckpt"):
+        fit(worker.DropoutRegressor(), RegressionObjective(), (x, y), config=config, resume_from="last")
+    with pytest.raises(CheckpointError, match=r"checkpoint '.*missing.ckpt' does not exist; pass the path of a .ckpt"):
+        fit(worker.DropoutRegressor(), RegressionObjective(), (x, y), config=config,
+            resume_from=str(tmp_path / "missing.ckpt"))
+
+
+class _Other(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(2, 1)
+
+    def forward(self, x):
+        return self.layer(x[:, -1])
