@@ -261,7 +261,10 @@ def explain_gradient_flow(curve: GradientFlowCurve, horizon: int = 100) -> str:
             f"{name}: gradient norm grows {decades:.1f} orders of magnitude {span}, "
             f"by a factor e every {efold:.1f} steps (exploding)"
         )
-    return f"{name}: gradient norm changes by a factor {10**decades:.2f} {span} (preserved)"
+    return (
+        f"{name}: gradient norm changes by a factor {10**decades:.2f} {span} "
+        "(preserved, within 10x)"
+    )
 
 
 def _cell_name(config: GradientFlowConfig) -> str:
