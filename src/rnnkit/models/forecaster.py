@@ -19,13 +19,21 @@ future                (B, W + H, Cf)   known-future covariates (calendar) of ste
 series                (B,)             series ids of a global model over several series
 ====================  ===============  ===================================================
 
-The input of step t is ``x_t = [y_t - r, cov_t, future_{t+1}, e(series)]``: the value, the
-covariates seen with it, the calendar of the step about to be predicted and a learned series
-embedding. With ``relative_to_last`` the reference r is the last context value y_{W-1} and the
-network predicts differences from it (in scaled units, a ratio after a log transform), which lets
-it extrapolate a trend; otherwise r = 0. The output is (B, H, Q): Q = 1 for a point forecast
-trained with the squared error, Q = len(quantiles) for quantile forecasts trained with the
-pinball loss.
+The input of step t is ``x_t = [y_t - y_{W-1}, cov_t, future_{t+1}, e(series)]``: the value
+relative to the last one seen, the covariates seen with it, the calendar of the step about to be
+predicted and a learned series embedding. The network predicts the difference between each future
+value and a reference r_{W-1+h} (in scaled units; a ratio after a log transform), chosen by
+``reference``:
+
+- ``"last"``: r = y_{W-1}, the naive forecast (lets the network extrapolate a trend);
+- ``"season"``: r_t = y_{t-m}, the seasonal-naive forecast with m = ``season`` (in recursive
+  mode and for h > m, y_{t-m} is itself a forecast); the network learns the change from one
+  cycle to the next;
+- ``"none"``: r = 0 (and the inputs are not shifted either).
+
+The output is (B, H, Q): Q = 1 for a point forecast trained with the squared error,
+Q = len(quantiles) for quantile forecasts trained with the pinball loss (sorted along Q, so the
+quantiles never cross).
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from rnnkit.layers import build_layer
 from rnnkit.models.validation import check_cell, check_cell_kwargs, check_choice, check_fraction, check_int
 
 MODES: tuple[str, ...] = ("direct", "recursive")
+REFERENCES: tuple[str, ...] = ("last", "season", "none")
 
 
 @dataclass
@@ -60,7 +69,10 @@ class ForecasterConfig:
         series_embedding_dim: features of that embedding (0 = none).
         quantiles: () for a point forecast, else the quantile levels to predict (must include
             0.5, the point forecast; e.g. (0.1, 0.5, 0.9) for an 80% interval).
-        relative_to_last: predict differences from the last context value (see the module doc).
+        reference: "last", "season" or "none": what the network's outputs are added to (see the
+            module doc).
+        season: m, steps in one seasonal cycle (for ``reference="season"``; the window must be at
+            least this long).
         cell_kwargs: extra cell arguments, e.g. {"nonlinearity": "relu"} or {"num_heads": 2}.
     """
 
@@ -75,7 +87,8 @@ class ForecasterConfig:
     num_series: int = 1
     series_embedding_dim: int = 0
     quantiles: tuple[float, ...] = ()
-    relative_to_last: bool = True
+    reference: str = "last"
+    season: int = 1
     cell_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -90,6 +103,8 @@ class ForecasterConfig:
         check_int("num_future_covariates", self.num_future_covariates, 0)
         check_int("num_series", self.num_series, 1)
         check_int("series_embedding_dim", self.series_embedding_dim, 0)
+        check_choice("reference", self.reference, REFERENCES)
+        check_int("season", self.season, 1)
         check_cell_kwargs("cell_kwargs", self.cell_kwargs)
         if self.mode == "recursive" and self.num_covariates:
             raise ValueError(
@@ -191,26 +206,45 @@ class Forecaster(nn.Module):
         self._check_inputs(context, covariates, future, series)
         c = self.config
         width = context.shape[1]
-        reference = context[:, -1:] if c.relative_to_last else torch.zeros_like(context[:, -1:])  # (B, 1)
+        if c.reference == "season" and width < c.season:
+            raise ValueError(
+                f"reference='season' needs a window of at least one season ({c.season} steps), got {width}; "
+                f"use a longer window or reference='last'"
+            )
+        shift = context[:, -1:] if c.reference != "none" else torch.zeros_like(context[:, -1:])  # (B, 1)
         embedded = self.embedding(series) if self.embedding is not None else None  # (B, E)
         future_next = future[:, 1:] if future is not None and c.num_future_covariates else None  # (B, W+H-1, Cf)
         window_future = future_next[:, :width] if future_next is not None else None  # (B, W, Cf)
         if c.mode == "direct":
-            x = self._step_inputs(context - reference, covariates, window_future, embedded)  # (B, W, F)
+            x = self._step_inputs(context - shift, covariates, window_future, embedded)  # (B, W, F)
             output, _ = self.rnn(x)  # (B, W, D*H)
             summary = [self.dropout(output[:, -1])]  # (B, D*H)
             if future_next is not None:
                 summary.append(future[:, width:].flatten(1))  # (B, H*Cf)
             if embedded is not None:
                 summary.append(embedded)
-            y = self.head(torch.cat(summary, dim=-1)).view(-1, c.horizon, c.num_outputs)  # (B, H, Q)
-            return y + reference.unsqueeze(-1)
+            y = self._ordered(self.head(torch.cat(summary, dim=-1)).view(-1, c.horizon, c.num_outputs))  # (B, H, Q)
+            return y + self._direct_reference(context, shift).unsqueeze(-1)
         if teacher is not None:
-            return self._teacher_forced(context, teacher, future_next, embedded, reference)
-        return self._roll_out(context, window_future, future_next, embedded, reference)
+            return self._teacher_forced(context, teacher, future_next, embedded, shift)
+        return self._roll_out(context, window_future, future_next, embedded, shift)
+
+    def _ordered(self, raw: Tensor) -> Tensor:
+        """Quantile outputs (..., Q) sorted, so they never cross (the sorted set is never farther
+        from the true quantiles; Chernozhukov et al., 2010); point outputs unchanged."""
+        return raw.sort(dim=-1).values if self.config.quantiles else raw
+
+    def _direct_reference(self, context: Tensor, shift: Tensor) -> Tensor:
+        """r_{W-1+h} for h = 1..H from the context alone: (B, H)."""
+        c = self.config
+        if c.reference != "season":
+            return shift.expand(-1, c.horizon)
+        width = context.shape[1]
+        index = width - c.season + torch.arange(c.horizon, device=context.device) % c.season  # y_{t-m*ceil(h/m)}
+        return context[:, index]
 
     def _teacher_forced(
-        self, context: Tensor, teacher: Tensor, future_next: Tensor | None, embedded: Tensor | None, reference: Tensor
+        self, context: Tensor, teacher: Tensor, future_next: Tensor | None, embedded: Tensor | None, shift: Tensor
     ) -> Tensor:
         """One call over y_0 .. y_{W+H-2}; the outputs at steps W-1 .. W+H-2 predict y_W .. y_{W+H-1}."""
         c = self.config
@@ -219,10 +253,14 @@ class Forecaster(nn.Module):
                 f"teacher must be (B, H) = ({context.shape[0]}, {c.horizon}) true future values, "
                 f"got {tuple(teacher.shape)}"
             )
-        values = torch.cat([context, teacher[:, :-1]], dim=1) - reference  # (B, W+H-1)
-        output, _ = self.rnn(self._step_inputs(values, None, future_next, embedded))  # (B, W+H-1, D*H)
         width = context.shape[1]
-        return self.head(self.dropout(output[:, width - 1 :])) + reference.unsqueeze(-1)  # (B, H, Q)
+        full = torch.cat([context, teacher], dim=1)  # (B, W+H): y_0 .. y_{W+H-1}
+        output, _ = self.rnn(self._step_inputs(full[:, :-1] - shift, None, future_next, embedded))  # (B, W+H-1, D*H)
+        if c.reference == "season":
+            reference = full[:, width - c.season : width - c.season + c.horizon]  # (B, H): y_{t-m}
+        else:
+            reference = shift.expand(-1, c.horizon)  # (B, H)
+        return self._ordered(self.head(self.dropout(output[:, width - 1 :]))) + reference.unsqueeze(-1)  # (B, H, Q)
 
     def _roll_out(
         self,
@@ -230,19 +268,27 @@ class Forecaster(nn.Module):
         window_future: Tensor | None,
         future_next: Tensor | None,
         embedded: Tensor | None,
-        reference: Tensor,
+        shift: Tensor,
     ) -> Tensor:
         """Read the window, then feed each point forecast back as the next input, H times."""
         c = self.config
         width = context.shape[1]
-        output, state = self.rnn(self._step_inputs(context - reference, None, window_future, embedded))
-        predictions = [self.head(self.dropout(output[:, -1:]))]  # (B, 1, Q): y_W - r
-        for h in range(1, c.horizon):
-            fed_back = predictions[-1][..., c.point_index]  # (B, 1): the point forecast of the previous step
-            step_future = future_next[:, width - 1 + h : width + h] if future_next is not None else None
-            output, state = self.rnn(self._step_inputs(fed_back, None, step_future, embedded), state)  # T = 1
-            predictions.append(self.head(self.dropout(output)))  # (B, 1, Q)
-        return torch.cat(predictions, dim=1) + reference.unsqueeze(-1)  # (B, H, Q)
+        output, state = self.rnn(self._step_inputs(context - shift, None, window_future, embedded))
+        values = list(context.unbind(dim=1))  # y_0 .. y_{W-1}, then the point forecasts, each (B,)
+        forecasts = []
+        for h in range(c.horizon):
+            if h > 0:
+                fed_back = values[-1].unsqueeze(1) - shift  # (B, 1): the previous point forecast
+                step_future = future_next[:, width - 1 + h : width + h] if future_next is not None else None
+                output, state = self.rnn(self._step_inputs(fed_back, None, step_future, embedded), state)  # T = 1
+            if c.reference == "season":
+                reference = values[width + h - c.season].unsqueeze(1)  # (B, 1): y_{t-m}, maybe a forecast
+            else:
+                reference = shift
+            step = self._ordered(self.head(self.dropout(output[:, -1]))) + reference  # (B, Q)
+            forecasts.append(step)
+            values.append(step[:, c.point_index])
+        return torch.stack(forecasts, dim=1)  # (B, H, Q)
 
     def point(self, forecast: Tensor) -> Tensor:
         """The point forecast (B, H) of an output (B, H, Q)."""
