@@ -12,6 +12,7 @@ from rnnkit.diagnostics import (
 )
 from rnnkit.errors import CheckpointError, DataError, RnnkitError
 from rnnkit.layers import GRU, LSTM, RNN, build_layer
+from rnnkit.models.forecaster import Forecaster, ForecasterConfig
 from rnnkit.cells.mlstm import mLSTMCell
 from rnnkit.cells.slstm import sLSTMCell
 from rnnkit.layers.blocks import mLSTMBlock, sLSTMBlock, xLSTMStack, xLSTMStackConfig
@@ -75,4 +76,6 @@ __all__ = [
     "StreamDataset",
     "save_model",
     "load_model",
+    "Forecaster",
+    "ForecasterConfig",
 ]
