@@ -18,7 +18,7 @@ from rnnkit import __version__
 from rnnkit.errors import RnnkitError
 
 # Each name is a module ``rnnkit.cli.<name>`` exposing ``register(subparsers)``.
-COMMANDS: tuple[str, ...] = ("gradients", "embed", "longrange", "lm", "forecast", "translate", "caption")
+COMMANDS: tuple[str, ...] = ("gradients", "embed", "longrange", "lm", "forecast", "translate", "caption", "classify")
 
 # Exceptions that mean "the user asked for something that cannot be done as given".
 USER_ERRORS: tuple[type[BaseException], ...] = (

@@ -134,6 +134,5 @@ def run_train(args: argparse.Namespace) -> int:
 def run_generate(args: argparse.Namespace) -> int:
     config = GenerateConfig(prime=args.prime, length=args.length, temperature=args.temperature,
                             top_k=args.top_k, top_p=args.top_p, seed=args.seed)
-    generated = generate_text(args.model_dir, config)
-    Console().print(generated.text, highlight=False, markup=False, soft_wrap=True)
+    print(generate_text(args.model_dir, config).text)
     return 0

@@ -136,7 +136,7 @@ def read_labeled_csv(
         keep &= ~labels.isin(list(exclude_labels))
     dropped = int((~keep).sum())
     if dropped:
-        log.info("dropped %d of %d rows with an empty text/label or an excluded label", dropped, len(keep))
+        log.debug("dropped %d of %d rows with an empty text/label or an excluded label", dropped, len(keep))
     texts, labels = texts[keep].tolist(), labels[keep].tolist()
     if not texts:
         raise DataError(

