@@ -10,6 +10,9 @@ from rnnkit.diagnostics import (
     measure_gradient_flow,
     scalar_sweep,
 )
+from rnnkit.data.embeddings import load_vectors, pretrained_embedding
+from rnnkit.data.tokenizers import CharTokenizer, WordTokenizer
+from rnnkit.data.vocab import Vocab
 from rnnkit.errors import CheckpointError, DataError, RnnkitError
 from rnnkit.layers import GRU, LSTM, RNN, build_layer
 from rnnkit.models.forecaster import Forecaster, ForecasterConfig
@@ -78,4 +81,9 @@ __all__ = [
     "load_model",
     "Forecaster",
     "ForecasterConfig",
+    "CharTokenizer",
+    "WordTokenizer",
+    "Vocab",
+    "load_vectors",
+    "pretrained_embedding",
 ]
