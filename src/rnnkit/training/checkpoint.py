@@ -32,18 +32,23 @@ LAST_NAME = "last.ckpt"
 BEST_NAME = "best.ckpt"
 
 
-def read_training_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
-    """Load a ``.ckpt`` with ``weights_only=True``; a missing or corrupt file raises ``CheckpointError``."""
+def load_weights_only(path: str | Path, map_location: Any = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)``; a missing or corrupt file raises ``CheckpointError``."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist; pass the path of a .ckpt written by "
                               "fit (checkpoint_dir/last.ckpt) or resume_from='last'")
     try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location=map_location, weights_only=True)
     except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError, OSError) as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or not a training checkpoint ({first_line}); "
                               "resume from another .ckpt or start without resume_from") from err
+
+
+def read_training_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
+    """A ``.ckpt`` written by ``fit`` (see :func:`load_weights_only`), checked to hold a ``state_dict``."""
+    checkpoint = load_weights_only(path, map_location)
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise CheckpointError(f"checkpoint {str(path)!r} is not a training checkpoint written by fit (no "
                               "'state_dict'); resume from checkpoint_dir/last.ckpt")
@@ -76,5 +81,5 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         log.debug("writing checkpoint %s", path)
         atomic_write_with(path, lambda tmp: torch.save(checkpoint, tmp))
 
-    def load_checkpoint(self, path: Any, map_location: Any = None, weights_only: bool | None = None) -> dict[str, Any]:
-        return read_training_checkpoint(path, map_location=map_location or "cpu")
+    def load_checkpoint(self, path: Any, map_location: Any = None, weights_only: bool | None = None) -> Any:
+        return load_weights_only(path, map_location=map_location or "cpu")

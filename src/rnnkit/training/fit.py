@@ -96,7 +96,18 @@ class FitResult:
 
 
 class _QuietInEveryProcess(L.Callback):
-    """Silence Lightning in DDP processes started by spawning (they do not inherit the filters)."""
+    """Silence Lightning in DDP processes started by spawning (they do not inherit the filters).
+
+    A spawned process unpickles the trainer with its callbacks before it joins the process
+    group, so silencing on unpickling also hides the "distributed_backend=..." banner.
+    """
+
+    def __init__(self) -> None:
+        self.silence = True  # a non-empty state, so unpickling calls __setstate__
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        silence_lightning()
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         silence_lightning()
