@@ -72,9 +72,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--baselines", default=",".join(DEFAULT_BASELINES), metavar="LIST",
                         help=f"baselines to score, among {', '.join(BASELINES)}, or 'none'")
     parser.add_argument("--season", metavar="M", help="season length (default: from the frequency, e.g. 12 monthly)")
-    parser.add_argument("--epochs", default="300", help="training epochs (default: 300)")
+    parser.add_argument("--epochs", default="400", help="training epochs (default: 400)")
     parser.add_argument("--lr", default="0.003", help="learning rate (default: 0.003)")
-    parser.add_argument("--batch", default="64", metavar="B", help="batch size (default: 64)")
+    parser.add_argument("--batch", default="128", metavar="B", help="batch size (default: 128)")
     parser.add_argument("--seed", default="0", help="random seed (default: 0)")
     parser.add_argument("--model", metavar="DIR", help="forecast FILE (or --dataset) with this saved model")
     parser.add_argument("--out", help="output folder (default: a new rnnkit-runs/forecast-<time>)")
@@ -213,9 +213,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         data, label = _load_data(args)
         config = build_config(args, data, label)
-        ForecastTask(config, data)  # checks the lengths before anything is written
+        task = ForecastTask(config, data)  # checks the lengths before anything is written
         out = new_run_dir("forecast", args.out)
-        result = run_forecast(config, data, out)
+        result = run_forecast(task, out)
         seconds = result.task.train_seconds
         console.print(f"trained a {config.mode} {config.cell} on {label} in {seconds:.1f} s")
     _print_report(console, result, label)

@@ -110,8 +110,8 @@ class ForecastConfig:
     backtest_step: int | None = None
     baselines: tuple[str, ...] = DEFAULT_BASELINES
     season: int | None = None
-    epochs: int = 300
-    batch_size: int = 64
+    epochs: int = 400
+    batch_size: int = 128
     lr: float = 3e-3
     weight_decay: float = 0.0
     clip_norm: float | None = 1.0
@@ -276,7 +276,6 @@ class ForecastTask:
                 model = Forecaster(model_config)
         else:
             for s in data:
-                self.spec.check_length(len(s) + config.horizon, name=f"series {s.name!r}")
                 if len(s) < config.window:
                     raise DataError(
                         f"series {s.name!r} has {len(s)} values, fewer than the model's window of "
@@ -302,11 +301,10 @@ class ForecastTask:
         """Scaled arrays of one series; the calendar runs ``horizon`` steps past its end."""
         times = series.time.append(self.data.frequency.future(series.time[-1], self.config.horizon))
         calendar = self.data.frequency.calendar(times) if self.num_future else np.zeros((len(times), 0))
-        return {
-            "scaled": self.target_scaler.transform(series.values, index),  # (T,)
-            "covariates": self.covariate_scaler.transform(series.covariates, 0) if series.covariates.shape[1] else series.covariates,
-            "calendar": calendar,  # (T + H, Cf)
-        }
+        covariates = series.covariates  # (T, Cp)
+        if covariates.shape[1]:
+            covariates = self.covariate_scaler.transform(covariates, 0)
+        return {"scaled": self.target_scaler.transform(series.values, index), "covariates": covariates, "calendar": calendar}
 
     # ----------------------------------------------------------------------------- windows
     def batch(self, origins: list[Origin], with_target: bool = True) -> dict[str, Tensor]:
@@ -406,7 +404,7 @@ class ForecastTask:
         results = {"rnnkit " + self.config.cell: backtest(self.forecast, self.data, origins, h, train_ends, self.season)}
         for name in self.config.baselines:
             baseline = make_baseline(name, self.season)
-            if len(self.data.series[0]) and min(train_ends) < baseline.min_length + 1:
+            if min(train_ends) <= baseline.min_length:
                 logger.info("skipping baseline %s: the training part is too short for it", name)
                 continue
             label = baseline.name
@@ -529,11 +527,10 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     atomic_write_with(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
-def run_forecast(config: ForecastConfig, data: SeriesSet, out_dir: str | Path) -> ForecastRun:
-    """Train, score on the held-out part, forecast the future and write into ``out_dir``:
-    ``metrics.csv``, ``holdout.csv``, ``forecast.csv``, ``forecast.png`` and ``model/``."""
+def run_forecast(task: ForecastTask, out_dir: str | Path) -> ForecastRun:
+    """Train ``task``, score it on the held-out part, forecast the future and write into
+    ``out_dir``: ``metrics.csv``, ``holdout.csv``, ``forecast.csv``, ``forecast.png`` and ``model/``."""
     out = Path(out_dir)
-    task = ForecastTask(config, data)
     task.fit()
     report = task.evaluate() if task.split.test else None
     future = task.future()
