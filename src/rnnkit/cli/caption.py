@@ -71,6 +71,7 @@ def run_train(args: argparse.Namespace) -> int:
         lr=args.lr,
         test_fraction=args.test_fraction,
         seed=args.seed,
+        progress_bar="auto",
     )
     out = new_run_dir("caption", args.out)
     result = train_captioner(config)

@@ -106,6 +106,7 @@ def run_train(args: argparse.Namespace) -> int:
         lr=args.lr,
         eval_beam=args.beam,
         seed=args.seed,
+        progress_bar="auto",
     )
     out = new_run_dir("translate", args.out)
     result = train_translator(config)
