@@ -52,6 +52,9 @@ def test_sigkill_then_resume_continues_from_the_checkpoint_with_nothing_lost(tmp
     resumed, result = worker.train(str(tmp_path), resume=True, callbacks=[counter])
     assert counter.batches == 24 - saved_step                            # it continued from that step
     assert result.global_step == 24
+    # history.json keeps the epochs finished before the kill and adds the rest, one row per epoch.
+    assert [row["epoch"] for row in result.history] == [0, 1, 2]
+    assert [row["lr"] for row in result.history] == [0.01, 0.005, 0.0025]
     reference, _ = worker.train()                                        # the same run, never interrupted
     for key, value in reference.state_dict().items():
         torch.testing.assert_close(resumed.state_dict()[key], value, rtol=0, atol=0)

@@ -34,11 +34,15 @@ class HistoryCallback(L.Callback):
         self._lr: float | None = None
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._remember_lr(trainer)                      # a run resumed mid-epoch skips on_train_epoch_start
         if trainer.ckpt_path and self.path is not None and self.path.is_file():
             previous = read_history(self.path)
             self.history = [row for row in previous if row["epoch"] < trainer.current_epoch]
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._remember_lr(trainer)
+
+    def _remember_lr(self, trainer: L.Trainer) -> None:
         """The learning rate used in this epoch (schedules step at its end)."""
         self._lr = float(trainer.optimizers[0].param_groups[0]["lr"]) if trainer.optimizers else None
 
