@@ -48,9 +48,12 @@ class SLSTMSequence(torch.autograd.Function):
     the exponential forget gate. Returns the states after each step, each (T, B, H); ``ms`` is not
     differentiable.
 
-    Inside, every buffer is feature-major ((4, H, B) per step instead of (B, 4H)): each gate of a
-    step is then a contiguous (H, B) block, so the pointwise ops never write through strides, and
-    ``dh`` (H, B) broadcasts over the gates in backward.
+    Speed notes (measured on CPU): the recurrent matmul is batch-major ((B, H) @ (H, 4H)), much
+    faster than its transpose for small B; ``tanh(z~)`` is computed as ``2 sigmoid(2 z~) - 1``
+    (the z columns of ``pre_x`` and R are doubled, which is exact), sharing one sigmoid call with
+    the output gate (torch's CPU tanh is several times slower than its sigmoid); the
+    pre-activation buffer is turned into the gates in place; no op takes a Python scalar (each
+    would allocate a tensor per step).
     """
 
     @staticmethod
@@ -66,35 +69,38 @@ class SLSTMSequence(torch.autograd.Function):
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         T, B, four_h = pre_x.shape
         H = four_h // 4
-        pre = pre_x.transpose(1, 2).contiguous()  # (T, 4H, B)
-        raw = pre_x.new_empty(T, 4, H, B)  # pre-activations i~, f~, z~, o~
-        act = pre_x.new_empty(T, 4, H, B)  # i', f', z, o
-        hs, cs, ns, ms = (pre_x.new_empty(T + 1, H, B) for _ in range(4))  # states 0 .. T
-        hs[0], cs[0], ns[0], ms[0] = h0.t(), c0.t(), n0.t(), m0.t()
-        R_t = R.t()  # (4H, H)
+        z_cols = slice(2 * H, 3 * H)
+        pre = pre_x.clone()  # (T, B, 4H)
+        pre[..., z_cols] *= 2  # 2 z~ (exact)
+        R2 = R.clone()
+        R2[:, z_cols] *= 2
+        act = pre_x.new_empty(T, B, 4, H)  # W x + R h + b, then in place i', f', s, o
+        hs, cs, ns, ms = (pre_x.new_empty(T + 1, B, 1, H) for _ in range(4))  # states 0 .. T
+        hs[0, :, 0], cs[0, :, 0], ns[0, :, 0], ms[0, :, 0] = h0, c0, n0, m0
+        log_fs = []
         # per-step views made once (C++ unbind), so that the loop only runs the math
-        pre_steps, a_steps = pre.unbind(0), raw.view(T, four_h, B).unbind(0)
-        i_tilde, f_tilde, z_tilde, o_tilde = (raw[:, k].unbind(0) for k in range(4))
-        i_act, f_act, z_act, o_act = (act[:, k].unbind(0) for k in range(4))
-        if_act = act[:, :2].unbind(0)
+        pre_steps, a_flat = pre.unbind(0), act.view(T, B, four_h).unbind(0)
+        i_act, f_act, z_act, o_act = (act[:, :, k : k + 1].unbind(0) for k in range(4))  # (B, 1, H)
+        if_act, zo_act = act[:, :, :2].unbind(0), act[:, :, 2:].unbind(0)  # (B, 2, H)
+        h_flat = hs.view(T + 1, B, H).unbind(0)  # (B, H) for the matmul
         h_steps, c_steps, n_steps, m_steps = hs.unbind(0), cs.unbind(0), ns.unbind(0), ms.unbind(0)
         for t in range(T):
-            i, f, z, o, m = i_act[t], f_act[t], z_act[t], o_act[t], m_steps[t + 1]  # (H, B) each
-            torch.addmm(pre_steps[t], R_t, h_steps[t], out=a_steps[t])  # W x + R h + b  (4H, B)
-            log_f = f_tilde[t] if exp_forget else F.logsigmoid(f_tilde[t])  # log f  (H, B)
+            i, f, z, o, m = i_act[t], f_act[t], z_act[t], o_act[t], m_steps[t + 1]  # (B, 1, H) each
+            torch.addmm(pre_steps[t], h_flat[t], R2, out=a_flat[t])  # W x + R h + b  (B, 4H)
+            log_f = f.clone() if exp_forget else F.logsigmoid(f)  # log f  (B, 1, H)
+            log_fs.append(log_f)
             torch.add(log_f, m_steps[t], out=f)  # m_{t-1} + log f
-            torch.maximum(i_tilde[t], f, out=m)  # m_t
-            torch.sub(i_tilde[t], m, out=i)  # i~ - m_t
-            f.sub_(m)  # m_{t-1} + log f - m_t
-            if_act[t].exp_()  # i', f'
-            torch.tanh(z_tilde[t], out=z)  # z
-            torch.sigmoid(o_tilde[t], out=o)  # o
-            torch.mul(f, c_steps[t], out=c_steps[t + 1]).addcmul_(i, z)  # c_t = f' c + i' z
+            torch.maximum(i, f, out=m)  # m_t
+            if_act[t].sub_(m).exp_()  # i' = exp(i~ - m_t), f' = exp(m_{t-1} + log f - m_t)
+            zo_act[t].sigmoid_()  # s = sigmoid(2 z~) (so z = tanh(z~) = 2 s - 1), o
+            c = torch.mul(f, c_steps[t], out=c_steps[t + 1])
+            c.addcmul_(i, z, value=2).sub_(i)  # c_t = f' c + i' z = f' c + 2 i' s - i'
             torch.addcmul(i, f, n_steps[t], out=n_steps[t + 1])  # n_t = f' n + i'
             torch.div(c_steps[t + 1], n_steps[t + 1], out=h_steps[t + 1]).mul_(o)  # h_t = o c / n
-        ctx.save_for_backward(raw, act, hs, cs, ns, R)
+        log_f_all = torch.stack(log_fs) if T else pre_x.new_empty(0, B, 1, H)  # (T, B, 1, H)
+        ctx.save_for_backward(act, log_f_all, hs, cs, ns, R)
         ctx.exp_forget = exp_forget
-        outputs = tuple(s[1:].transpose(1, 2) for s in (hs, cs, ns, ms))  # (T, B, H) each
+        outputs = tuple(s[1:, :, 0] for s in (hs, cs, ns, ms))  # (T, B, H) each
         ctx.mark_non_differentiable(outputs[3])
         ctx.set_materialize_grads(False)
         return outputs
@@ -104,34 +110,37 @@ class SLSTMSequence(torch.autograd.Function):
     def backward(  # type: ignore[override]
         ctx: Any, d_hs: Tensor | None, d_cs: Tensor | None, d_ns: Tensor | None, _d_ms: Tensor | None
     ) -> tuple[Tensor | None, ...]:
-        raw, act, hs, cs, ns, R = ctx.saved_tensors
-        T, _, H, B = raw.shape
-        i, f, z, o = act.unbind(1)  # (T, H, B) each
-        h, c, n, c_prev, n_prev = hs[1:], cs[1:], ns[1:], cs[:-1], ns[:-1]  # (T, H, B)
-        # d log f / d f~: sigmoid(-f~) for the sigmoid gate, 1 for the exp gate
-        f_chain = f if ctx.exp_forget else f * torch.sigmoid(-raw[:, 1])  # (T, H, B)
+        act, log_f, hs, cs, ns, R = ctx.saved_tensors
+        T, B, _, H = act.shape
+        i, f, s, o = act.split(1, dim=2)  # (T, B, 1, H) each
+        z = 2 * s - 1  # tanh(z~)
+        h, c, n, c_prev, n_prev = hs[1:], cs[1:], ns[1:], cs[:-1], ns[:-1]  # (T, B, 1, H)
+        # d log f / d f~: sigmoid(-f~) = -expm1(log f) for the sigmoid gate, 1 for the exp gate
+        f_chain = f if ctx.exp_forget else f * -torch.expm1(log_f)  # (T, B, 1, H)
         # local derivatives for all steps at once; dc, dn in the loop are the totals at step t
-        to_cn = torch.stack((o / n, -h / n), dim=1)  # d(c, n) / dh  (T, 2, H, B)
-        from_c = torch.stack((z * i, c_prev * f_chain, i * (1 - z * z)), dim=1)  # d(i~, f~, z~) / dc
-        from_n = torch.stack((i, n_prev * f_chain), dim=1)  # d(i~, f~) / dn  (T, 2, H, B)
-        from_h = h * (1 - o)  # d o~ / dh  (T, H, B)
+        to_cn = torch.cat((o / n, -h / n), dim=2)  # d(c, n) / dh  (T, B, 2, H)
+        from_c = torch.cat((z * i, c_prev * f_chain, i * (1 - z * z)), dim=2)  # d(i~, f~, z~) / dc
+        from_n = torch.cat((i, n_prev * f_chain), dim=2)  # d(i~, f~) / dn  (T, B, 2, H)
+        from_h = h * (1 - o)  # d o~ / dh  (T, B, 1, H)
         d_cn_out = None
         if d_cs is not None or d_ns is not None:
-            zeros = raw.new_zeros(T, B, H)
-            d_cn_out = torch.stack(
-                (zeros if d_cs is None else d_cs, zeros if d_ns is None else d_ns), dim=1
-            ).transpose(2, 3).contiguous()  # (T, 2, H, B)
-        d_h_out = raw.new_zeros(T, H, B) if d_hs is None else d_hs.transpose(1, 2).contiguous()
+            zeros = act.new_zeros(T, B, H)
+            d_cn_out = torch.stack((zeros if d_cs is None else d_cs, zeros if d_ns is None else d_ns), dim=2)
+        d_h_out = act.new_zeros(T, B, H) if d_hs is None else d_hs.contiguous()
 
-        d_raw = raw.new_empty(T, 4, H, B)  # d loss / d pre-activations
-        dcn = raw.new_zeros(2, H, B)  # d loss / d (c_t, n_t)
-        dc, dn = dcn.unbind(0)
-        d_raw_flat = d_raw.view(T, 4 * H, B).unbind(0)
-        d_ifz, d_if, d_o = d_raw[:, :3].unbind(0), d_raw[:, :2].unbind(0), d_raw[:, 3].unbind(0)
+        d_act = act.new_empty(T, B, 4, H)  # d loss / d pre-activations
+        dcn = act.new_zeros(B, 2, H)  # d loss / d (c_t, n_t)
+        dc, dn = dcn[:, :1], dcn[:, 1:]  # (B, 1, H)
+        dh = act.new_empty(B, 1, H)  # d loss / d h_t
+        dh_flat = dh.view(B, H)
+        R_t = R.t().contiguous()  # (4H, H)
+        d_flat = d_act.view(T, B, 4 * H).unbind(0)
+        d_ifz, d_if, d_o = d_act[:, :, :3].unbind(0), d_act[:, :, :2].unbind(0), d_act[:, :, 3:].unbind(0)
         d_h_steps, f_steps = d_h_out.unbind(0), f.unbind(0)
         to_cn_s, from_c_s, from_n_s, from_h_s = (x.unbind(0) for x in (to_cn, from_c, from_n, from_h))
         d_cn_steps = None if d_cn_out is None else d_cn_out.unbind(0)
-        dh = d_h_steps[T - 1]  # (H, B)
+        if T:
+            dh_flat.copy_(d_h_steps[T - 1])
         for t in range(T - 1, -1, -1):
             if d_cn_steps is not None:
                 dcn.add_(d_cn_steps[t])
@@ -140,13 +149,16 @@ class SLSTMSequence(torch.autograd.Function):
             d_if[t].addcmul_(dn, from_n_s[t])  # + d i~, d f~ through n
             torch.mul(dh, from_h_s[t], out=d_o[t])  # d o~
             dcn.mul_(f_steps[t])  # d c_{t-1}, d n_{t-1}
-            dh = torch.addmm(d_h_steps[t - 1], R, d_raw_flat[t]) if t else R @ d_raw_flat[t]  # d h_{t-1}
-        d_pre = d_raw.permute(0, 3, 1, 2).reshape(T, B, 4 * H)  # (T, B, 4H)
+            if t:
+                torch.addmm(d_h_steps[t - 1], d_flat[t], R_t, out=dh_flat)  # d h_{t-1}
+            else:
+                torch.mm(d_flat[t], R_t, out=dh_flat)  # d h_0
+        d_pre = d_act.view(T, B, 4 * H)
         d_R = None
         if ctx.needs_input_grad[1]:
-            h_prev = hs[:-1].permute(1, 0, 2).reshape(H, T * B)  # (H, T*B)
-            d_R = h_prev @ d_pre.reshape(T * B, 4 * H)  # (H, 4H)
-        return d_pre, d_R, dh.t(), dc.t(), dn.t(), None, None
+            h_prev = hs[:-1].view(T * B, H)  # (T*B, H)
+            d_R = h_prev.t() @ d_pre.reshape(T * B, 4 * H)  # (H, 4H)
+        return d_pre, d_R, dh_flat.clone(), dc[:, 0].clone(), dn[:, 0].clone(), None, None
 
 
 def slstm_sequence(
