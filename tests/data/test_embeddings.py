@@ -1,6 +1,5 @@
 """Pretrained vectors aligned with a Vocab, formats, OOV policy, analogy, neighbours, word2vec."""
 
-import math
 import random
 
 import numpy as np

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 WORD_PATTERN = r"\w+(?:['\u2019]\w+)*|[^\w\s]"
 """Default word regex: words (with inner apostrophes) or single punctuation characters."""
@@ -35,7 +35,6 @@ WORD_PATTERN = r"\w+(?:['\u2019]\w+)*|[^\w\s]"
 _NO_SPACE_BEFORE = frozenset(".,!?;:%)]}\u2019")
 _NO_SPACE_AFTER = frozenset("([{")
 
-TokenizerLevel = Literal["char", "word"]
 LEVELS: tuple[str, ...] = ("char", "word")
 
 

@@ -13,15 +13,14 @@ each non-empty line is one word2vec "sentence".
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rnnkit.data.corpora import CORPORA, load_source
 from rnnkit.data.embeddings import (
-    AnalogyScore,
     Word2VecConfig,
     analogy,
     evaluate_analogies,
@@ -33,19 +32,19 @@ from rnnkit.data.embeddings import (
 )
 from rnnkit.data.tokenizers import WordTokenizer
 
+if TYPE_CHECKING:
+    from gensim.models import KeyedVectors
+
 __all__ = [
     "EmbedTrainConfig",
     "EmbedTrainResult",
     "analogy",
     "corpus_sentences",
     "evaluate_analogies",
-    "evaluate_google",
     "neighbors",
     "resolve_vectors",
     "train_embeddings",
 ]
-
-log = logging.getLogger(__name__)
 
 VECTORS_FILE = "vectors.bin"
 _WORDLIKE = re.compile(r"\w")
@@ -112,13 +111,8 @@ def train_embeddings(config: EmbedTrainConfig, out_dir: str | os.PathLike[str]) 
     )
 
 
-def resolve_vectors(spec: str, fmt: str = "auto"):  # -> gensim KeyedVectors
+def resolve_vectors(spec: str, fmt: str = "auto") -> KeyedVectors:
     """Vectors named by ``spec``: ``"glove"`` (GloVe 6B 50d, optional package) or a file path."""
     if spec == "glove":
         return load_glove_6b_50d()
     return load_vectors(spec, fmt)
-
-
-def evaluate_google(kv, restrict_vocab: int = 30000) -> AnalogyScore:
-    """Top-1 accuracy on the Google analogy set (``questions-words.txt``)."""
-    return evaluate_analogies(kv, None, restrict_vocab=restrict_vocab)
