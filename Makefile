@@ -22,7 +22,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	touch $@
 
 run: $(VENV)/.installed
-	$(VENV)/bin/rnnkit gradients
+	$(VENV)/bin/rnnkit forecast
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest

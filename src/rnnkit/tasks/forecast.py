@@ -489,7 +489,8 @@ def plot_forecast(
         end = task.split.val_end(len(series)) if report is not None else len(series)
         ax.plot(series.time[:end], series.values[:end], color="black", lw=1.2, label="history")
         if report is not None:
-            ax.plot(series.time[end:], series.values[end:], color="black", lw=1.2, ls="--", label="held-out truth")
+            ax.plot(series.time[end - 1 :], series.values[end - 1 :], color="black", lw=1.2, ls="--",
+                    label="held-out truth")  # from the last training value on, so the line is unbroken
             held = report.holdout[report.holdout["series"] == series.name]
             for _, part in held.groupby("origin", sort=False):
                 ax.plot(part["time"], part["forecast"], color="tab:blue", lw=1.5)
