@@ -10,17 +10,18 @@ from typing import Any
 import lightning as L
 
 from rnnkit.io import atomic_write_text
+from rnnkit.training.module import TaskModule
 
 log = logging.getLogger(__name__)
 
 
-def _scalars(metrics: dict[str, Any], prefix: str) -> dict[str, float]:
-    return {name: float(value) for name, value in metrics.items()
-            if name.startswith(prefix) and not name.endswith("_step")}
+def _floats(metrics: dict[str, Any]) -> dict[str, float]:
+    return {name: float(value) for name, value in metrics.items()}
 
 
 class HistoryCallback(L.Callback):
-    """Record one row per training epoch: ``epoch``, ``step``, ``lr``, ``train_*`` and ``val_*`` means.
+    """Record one row per training epoch: ``epoch``, ``step``, ``lr``, ``train_*`` and ``val_*`` means
+    (from :meth:`TaskModule.epoch_metrics`).
 
     Args:
         path: where rank 0 rewrites the whole history as JSON after each epoch (atomically);
@@ -46,15 +47,15 @@ class HistoryCallback(L.Callback):
         """The learning rate used in this epoch (schedules step at its end)."""
         self._lr = float(trainer.optimizers[0].param_groups[0]["lr"]) if trainer.optimizers else None
 
-    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: TaskModule) -> None:
         if not trainer.sanity_checking:
-            self._val = _scalars(trainer.callback_metrics, "val_")
+            self._val = _floats(pl_module.epoch_metrics("val"))
 
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: TaskModule) -> None:
         row: dict[str, float] = {"epoch": trainer.current_epoch, "step": trainer.global_step}
         if self._lr is not None:
             row["lr"] = self._lr
-        row.update(_scalars(trainer.callback_metrics, "train_"))
+        row.update(_floats(pl_module.epoch_metrics("train")))
         row.update(self._val)
         self._val = {}
         self.history.append(row)

@@ -38,8 +38,10 @@ class TaskModule(L.LightningModule):
         monitor: the metric watched by the plateau schedule (``"val_loss"``...).
 
     Logged metrics: ``train_loss`` / ``val_loss`` and ``train_<m>`` / ``val_<m>`` for each metric
-    of the objective (epoch means weighted by ``StepOutput.count``), ``train_loss_step`` every
-    step, ``grad_norm`` (before clipping) when ``clip_norm`` is set.
+    of the objective: epoch means weighted by ``StepOutput.count``, accumulated on the device and
+    summed over DDP processes once per epoch (:meth:`epoch_metrics`); ``train_loss_step`` every
+    step and ``grad_norm`` (before clipping, when ``clip_norm`` is set) when a logger or a
+    progress bar shows them.
     """
 
     def __init__(self, model: nn.Module, objective: Objective, config: TrainConfig, monitor: str = "val_loss") -> None:
@@ -61,6 +63,9 @@ class TaskModule(L.LightningModule):
         self.monitor = monitor
         self.automatic_optimization = config.tbptt_steps is None
         self._carried: dict[str, State] = {}
+        self._sums: dict[str, dict[str, Tensor]] = {}
+        self._counts: dict[str, int] = {}
+        self._means: dict[str, dict[str, Tensor]] = {}
 
     # ---------------------------------------------------------------- optimization
     def configure_optimizers(self) -> Any:
@@ -97,26 +102,61 @@ class TaskModule(L.LightningModule):
             return self.objective.shard(batch, self.global_rank, self.trainer.world_size)
         return batch
 
+    # ---------------------------------------------------------------- epoch metrics
     def on_train_epoch_start(self) -> None:
         self._carried.pop("train", None)
+        self._reset_metrics("train")
 
     def on_validation_epoch_start(self) -> None:
         self._carried.pop("val", None)
+        self._reset_metrics("val")
+
+    def _reset_metrics(self, stage: str) -> None:
+        self._sums.pop(stage, None)
+        self._counts.pop(stage, None)
+        self._means.pop(stage, None)
+
+    def _record(self, stage: str, loss: Tensor, metrics: dict[str, Tensor], count: int) -> None:
+        """Add a batch's ``count``-weighted loss and metrics to the epoch sums (no device sync)."""
+        values = {"loss": loss, **metrics}
+        sums = self._sums.setdefault(stage, {})
+        for name, value in values.items():
+            value = value.detach()
+            value = value.double() if value.dtype == torch.float64 else value.float()
+            weighted = value * count if count > 0 else torch.zeros_like(value)   # all padding: nothing
+            sums[name] = sums[name] + weighted if name in sums else weighted
+        self._counts[stage] = self._counts.get(stage, 0) + count
+
+    def epoch_metrics(self, stage: str) -> dict[str, Tensor]:
+        """``{"<stage>_<name>": mean}``: count-weighted means of this epoch's batches, over all processes.
+
+        Computed once per epoch (one all-reduce under DDP; every process must call it).
+        """
+        if stage not in self._means:
+            sums = self._sums.get(stage, {})
+            names = sorted(sums)
+            means: dict[str, Tensor] = {}
+            if names:
+                totals = torch.stack([sums[name] for name in names])
+                count = torch.tensor([float(self._counts[stage])], dtype=totals.dtype, device=totals.device)
+                totals = torch.cat([totals, count])
+                if self.trainer.world_size > 1:
+                    totals = self.trainer.strategy.reduce(totals, reduce_op="sum")
+                if totals[-1] > 0:
+                    means = {f"{stage}_{name}": totals[i] / totals[-1] for i, name in enumerate(names)}
+            self._means[stage] = means
+        return self._means[stage]
+
+    def _log_epoch(self, stage: str) -> None:
+        self.log_dict(self.epoch_metrics(stage), on_step=False, on_epoch=True, prog_bar=stage == "val",
+                      sync_dist=self.trainer.world_size > 1)
+
+    def _log_step(self, loss: Tensor) -> None:
+        """The step loss, for the progress bar and the loggers (skipped when nobody shows it)."""
+        if self.trainer.loggers or self.trainer.progress_bar_callback is not None:
+            self.log("train_loss_step", loss.detach(), on_step=True, on_epoch=False, prog_bar=True, batch_size=1)
 
     # ---------------------------------------------------------------- steps
-    def _log_output(self, stage: str, loss: Tensor, metrics: dict[str, Tensor], count: int) -> None:
-        if count <= 0:
-            return
-        sync = self.trainer.world_size > 1
-        self.log(f"{stage}_loss", loss.detach(), on_step=False, on_epoch=True, batch_size=count,
-                 sync_dist=sync, prog_bar=stage != "train")
-        for name, value in metrics.items():
-            self.log(f"{stage}_{name}", value.detach(), on_step=False, on_epoch=True, batch_size=count,
-                     sync_dist=sync)
-        if stage == "train":
-            self.log("train_loss_step", loss.detach(), on_step=True, on_epoch=False, prog_bar=True,
-                     batch_size=count)
-
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor | None:
         batch = self._local_rows(batch)
         if not self.automatic_optimization:
@@ -124,48 +164,46 @@ class TaskModule(L.LightningModule):
             return None
         out = self.objective.step(self.model, batch, self._carried.get("train"))
         self._carry("train", out.state)
-        self._log_output("train", out.loss, out.metrics, out.count)
+        self._record("train", out.loss, out.metrics, out.count)
+        self._log_step(out.loss)
         return out.loss
 
     def _truncated_bptt_step(self, batch: Batch) -> None:
         """Chunks of ``tbptt_steps`` steps: forward with the carried state, backward, step, detach."""
         optimizer = self.optimizers()
         state = self._carried.get("train")
-        loss_sum = torch.zeros((), device=self.device)
-        metric_sums: dict[str, Tensor] = {}
-        count = 0
         for chunk in self.objective.split_time(batch, self.config.tbptt_steps):
             out = self.objective.step(self.model, chunk, state)
             optimizer.zero_grad()
             self.manual_backward(out.loss)
             optimizer.step()
             state = detach_state(out.state)                   # truncate: no gradient past this chunk
-            loss_sum = loss_sum + out.loss.detach() * out.count
-            for name, value in out.metrics.items():
-                metric_sums[name] = metric_sums.get(name, 0.0) + value.detach() * out.count
-            count += out.count
+            self._record("train", out.loss, out.metrics, out.count)
         self._carry("train", state)
-        if count > 0:
-            self._log_output("train", loss_sum / count, {k: v / count for k, v in metric_sums.items()}, count)
+        self._log_step(out.loss)
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         batch = self._local_rows(batch)
         out = self.objective.step(self.model, batch, self._carried.get("val"))
         self._carry("val", out.state)
-        self._log_output("val", out.loss, out.metrics, out.count)
+        self._record("val", out.loss, out.metrics, out.count)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val")
 
     def predict_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> Any:
         return self.objective.predict(self.model, batch)
 
     def on_train_epoch_end(self) -> None:
-        """Manual optimization (truncated BPTT) steps its epoch-level LR schedule itself."""
+        """Log the epoch means; manual optimization (truncated BPTT) also steps its LR schedule."""
+        self._log_epoch("train")
         if self.automatic_optimization:
             return
         scheduler = self.lr_schedulers()
         if scheduler is None:
             return
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            value = self.trainer.callback_metrics.get(self.monitor)
+            value = {**self.epoch_metrics("train"), **self._means.get("val", {})}.get(self.monitor)
             if value is None:
                 log.warning("lr_schedule='plateau': metric %r was not logged this epoch; lr unchanged",
                             self.monitor)
