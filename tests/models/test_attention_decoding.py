@@ -8,7 +8,7 @@ from rnnkit.models import Attention, Seq2Seq, Seq2SeqConfig
 from rnnkit.models.decoder import reorder_state
 from rnnkit.models.decoding import beam_search, filter_logits, greedy_search, sample
 
-CELLS = ("rnn", "lstm", "gru")
+CELLS = ("rnn", "lstm", "gru", "slstm", "mlstm")
 
 
 @pytest.mark.parametrize("kind", ["additive", "multiplicative"])

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from rnnkit.models import SequenceClassifier, SequenceClassifierConfig, SequenceTagger, SequenceTaggerConfig, pool
-CELLS = ("rnn", "lstm", "gru")
+CELLS = ("rnn", "lstm", "gru", "slstm", "mlstm")
 
 
 def test_pool_against_manual_computation():
@@ -40,7 +40,7 @@ def test_padding_never_leaks_into_the_classifier(cell, pooling):
 
 @pytest.mark.parametrize("cell", CELLS)
 def test_tagger_padding_and_per_step_outputs(cell):
-    model = SequenceTagger(SequenceTaggerConfig(num_outputs=2, cell=cell, input_size=3, hidden_size=5, bidirectional=True)).double()
+    model = SequenceTagger(SequenceTaggerConfig(num_outputs=2, cell=cell, input_size=3, hidden_size=6, bidirectional=True)).double()
     x = torch.randn(2, 5, 3, dtype=torch.float64)
     lengths = torch.tensor([5, 3])
     y, _ = model(x, lengths)

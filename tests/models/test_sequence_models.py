@@ -15,7 +15,7 @@ from rnnkit.models import (
     perplexity,
 )
 
-CELLS = ("rnn", "lstm", "gru")
+CELLS = ("rnn", "lstm", "gru", "slstm", "mlstm")
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -132,3 +132,17 @@ def test_generator_conditioning_modes_and_image_encoder(conditioning):
     assert hyp.tokens.shape[0] == 3 and hyp.tokens.shape[1] <= 5
     with pytest.raises(ValueError, match=r"images must be a float tensor \(B, 1, 8, 8\)"):
         model(torch.randn(3, 3, 8, 8), tokens)
+
+
+def test_auto_conditioning_per_cell_and_the_slstm_bridge_keeps_a_fresh_stabilizer():
+    mlstm = ConditionalGenerator(ConditionalGeneratorConfig(10, 4, cell="mlstm", hidden_size=8))
+    assert mlstm.decoder.conditioning == "input"  # mLSTM has no h: the vector is fed every step
+    state = mlstm.decoder.start(2, context=torch.randn(2, 4))
+    assert state.rnn is None and state.context.shape == (2, 4)
+    slstm = ConditionalGenerator(ConditionalGeneratorConfig(10, 4, cell="slstm", hidden_size=8, num_layers=2))
+    assert slstm.decoder.conditioning == "init"
+    v = torch.randn(2, 4)
+    h, c, n, m = slstm.decoder.start(2, context=v).rnn
+    torch.testing.assert_close(h, torch.tanh(slstm.decoder.bridges["h"](v)).view(2, 2, 8).transpose(0, 1))
+    assert torch.all(c == 0) and torch.all(n == 0) and torch.all(m == float("-inf"))
+    assert torch.isfinite(slstm(v, torch.randint(0, 10, (2, 3)))).all()

@@ -1,7 +1,8 @@
 """``rnnkit longrange``: can a cell bridge T steps? The adding and copy-memory tasks.
 
     rnnkit longrange --task adding|copy --T 100 --cell lstm [--steps 2000] [--batch-size 50]
-                     [--lr 1e-3] [--hidden 128] [--clip 1.0] [--seed 0] [--out DIR]
+                     [--lr 1e-3] [--hidden 128] [--clip 1.0] [--seed 0] [--forget-bias B]
+                     [--out DIR]
 
 Trains with the rnnkit engine on fresh sequences every step, then prints the test loss next to
 the memoryless baseline and writes ``result.json`` (and the engine's ``metrics.csv``, the
@@ -41,6 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--hidden", type=int, default=128, help="hidden size (default: 128)")
     parser.add_argument("--clip", type=float, default=1.0, help="gradient-norm clipping, 0 = off (default: 1.0)")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and data (default: 0)")
+    parser.add_argument("--forget-bias", type=float, default=None,
+                        help="initial LSTM forget-gate bias, e.g. 1 (default: torch's init; other cells ignore it)")
     parser.add_argument("--out", help="output folder (default: a new rnnkit-runs/longrange-<time>)")
     parser.set_defaults(func=run)
 
@@ -49,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     config = LongRangeConfig(
         task=args.task, T=args.T, cell=args.cell, hidden_size=args.hidden, steps=args.steps,
         batch_size=args.batch_size, lr=args.lr, clip_norm=args.clip or None, seed=args.seed,
+        forget_bias=args.forget_bias,
     )
     out = new_run_dir("longrange", args.out)
     result = run_longrange(config, log_dir=str(out))

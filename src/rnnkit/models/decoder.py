@@ -4,7 +4,8 @@ A recurrent stack reads the previous token ``y_{t-1}`` and emits logits for ``y_
 conditioned on a vector ``v`` (image features, an encoder summary) in two ways:
 
 - ``"init"``: a bridge sets the initial hidden state of every layer, ``h_0 = tanh(W_h v + b_h)``
-  (and the LSTM cell ``c_0 = tanh(W_c v + b_c)``); the other state entries start at zero.
+  (and the LSTM cell ``c_0 = tanh(W_c v + b_c)``); the other state entries start fresh (sLSTM:
+  c = n = 0, m = -inf).
   Possible for rnn, lstm, gru and slstm; mLSTM's state (C, n, m) has no h to initialize.
 - ``"input"``: ``v`` is concatenated to the input at every step, ``x_t = [E y_{t-1}; v]``.
   Works for every cell; the only way for mLSTM.
@@ -160,15 +161,18 @@ class RecurrentDecoder(nn.Module):
         return DecoderState(rnn_state, query, fed, memory, mask)
 
     def _bridge(self, context: torch.Tensor) -> Any:
-        """h_0 = tanh(W_h v + b_h) for every layer (and c_0 for LSTM); other entries zero."""
+        """h_0 = tanh(W_h v + b_h) for every layer (and c_0 for LSTM); the other entries keep the
+        layer's fresh-state values (zeros; sLSTM's stabilizer m starts at -inf)."""
         batch = context.size(0)
+        probe = context.new_zeros(1, batch, self.rnn.input_size)  # (T=1, B, F): shapes only
+        fresh = self.rnn._initial_state(None, probe, True)  # tuple of (L, B, ...) tensors
         parts = []
-        for name, shape in self.rnn._state_spec():
+        for (name, shape), initial in zip(self.rnn._state_spec(), fresh, strict=True):
             if name in self.bridges:
                 flat = torch.tanh(self.bridges[name](context))  # (B, L*H)
                 parts.append(flat.view(batch, self.num_layers, *shape).transpose(0, 1).contiguous())  # (L, B, H)
             else:
-                parts.append(context.new_zeros(self.num_layers, batch, *shape))
+                parts.append(initial)
         return parts[0] if len(parts) == 1 else tuple(parts)
 
     # ------------------------------------------------------------------ running

@@ -13,6 +13,7 @@ engine's validation data) is drawn from another seed.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ from rnnkit.data.longrange import (
     copy_memory,
     copy_memory_baseline,
 )
+from rnnkit.diagnostics import set_forget_bias
 from rnnkit.models.classifier import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.models.tagger import SequenceTagger, SequenceTaggerConfig
 from rnnkit.models.validation import check_cell, check_cell_kwargs, check_choice, check_int
@@ -57,6 +59,9 @@ class LongRangeConfig:
         lr: Adam learning rate.
         clip_norm: gradient-norm clipping (None = off).
         seed: seeds the initialization and the training sequences.
+        forget_bias: LSTM only: initial forget-gate bias b_f (Gers et al. 2000; Jozefowicz et al.
+            2015 recommend 1), so the cell starts by remembering; None (default) keeps torch's
+            init. Other cells ignore it.
         cell_kwargs: extra cell arguments (e.g. {"nonlinearity": "relu"}).
     """
 
@@ -69,6 +74,7 @@ class LongRangeConfig:
     lr: float = 1e-3
     clip_norm: float | None = 1.0
     seed: int = 0
+    forget_bias: float | None = None
     cell_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -83,6 +89,8 @@ class LongRangeConfig:
         if self.clip_norm is not None and not self.clip_norm > 0:
             raise ValueError(f"clip_norm must be > 0 or None (no clipping), got {self.clip_norm}")
         check_int("seed", self.seed, 0)
+        if self.forget_bias is not None and not math.isfinite(self.forget_bias):
+            raise ValueError(f"forget_bias must be a finite number or None, got {self.forget_bias}")
         check_cell_kwargs("cell_kwargs", self.cell_kwargs)
 
 
@@ -119,16 +127,21 @@ class LongRangeResult:
 
 def build_model(config: LongRangeConfig) -> nn.Module:
     """A regression classifier on (value, marker) inputs (adding) or a tagger over 10 symbols (copy)."""
+    model: SequenceClassifier | SequenceTagger
     if config.task == "adding":
-        return SequenceClassifier(SequenceClassifierConfig(
+        model = SequenceClassifier(SequenceClassifierConfig(
             num_outputs=1, task="regression", cell=config.cell, input_size=2,
             hidden_size=config.hidden_size, pooling="last", cell_kwargs=config.cell_kwargs,
         ))
-    return SequenceTagger(SequenceTaggerConfig(
-        num_outputs=COPY_NUM_SYMBOLS, cell=config.cell, vocab_size=COPY_NUM_SYMBOLS,
-        embedding_dim=COPY_NUM_SYMBOLS, hidden_size=config.hidden_size, padding_idx=None,
-        cell_kwargs=config.cell_kwargs,
-    ))
+    else:
+        model = SequenceTagger(SequenceTaggerConfig(
+            num_outputs=COPY_NUM_SYMBOLS, cell=config.cell, vocab_size=COPY_NUM_SYMBOLS,
+            embedding_dim=COPY_NUM_SYMBOLS, hidden_size=config.hidden_size, padding_idx=None,
+            cell_kwargs=config.cell_kwargs,
+        ))
+    if config.cell == "lstm" and config.forget_bias is not None:
+        set_forget_bias(model.encoder.rnn, config.forget_bias)
+    return model
 
 
 @torch.no_grad()
