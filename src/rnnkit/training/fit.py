@@ -14,7 +14,8 @@ Example (many-to-one regression with an LSTM; any ``nn.Module`` works the same w
             return self.head(self.rnn(x)[0][:, -1])
 
     x = torch.randn(256, 20, 1); y = x.sum(dim=1)
-    result = fit(Net(), RegressionObjective(), (x[:200], y[:200]), (x[200:], y[200:]),
+    model = Net()
+    result = fit(model, RegressionObjective(), (x[:200], y[:200]), (x[200:], y[200:]),
                  config=TrainConfig(max_epochs=5, lr=1e-2, early_stopping_patience=2))
     result.history[-1]["val_loss"]; result.seconds
     evaluate(model, RegressionObjective(), (x[200:], y[200:]))      # {"loss": ..., "mse": ..., "mae": ...}
