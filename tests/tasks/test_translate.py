@@ -121,6 +121,19 @@ def test_bad_beam_is_refused(reverser):
         reverser.translator.attention_map("123", beam=-2)
 
 
+def test_additive_attention_also_sums_to_one_and_ignores_padding():
+    config = TranslateConfig(dataset="file", path="r.tsv", level="char", attention="additive",
+                             hidden_size=8, embedding_dim=4, epochs=1)
+    translator = train_translator(config, split=reversal_split(40, 10)).translator
+    src, lengths = translator.encode_sources(["1234567", "12", "345"])
+    hyps = translator.model.generate(src, lengths, max_length=6)
+    alpha = translator.model.attention_weights(src, lengths, hyps.tokens)  # (B, L, S)
+    torch.testing.assert_close(alpha.sum(-1), torch.ones(alpha.shape[:2]))
+    pad = torch.arange(7)[None, :] >= lengths[:, None]  # (B, S)
+    assert torch.all(alpha.masked_select(pad[:, None, :].expand_as(alpha)) == 0)
+    assert torch.all(alpha.masked_select(~pad[:, None, :].expand_as(alpha)) > 0)
+
+
 def test_model_without_attention_has_no_map():
     config = TranslateConfig(dataset="file", path="r.tsv", level="char", attention="none",
                              hidden_size=8, embedding_dim=4, epochs=1)
