@@ -16,6 +16,18 @@ from rnnkit.data.vocab import Vocab
 from rnnkit.errors import CheckpointError, DataError, RnnkitError
 from rnnkit.layers import GRU, LSTM, RNN, build_layer
 from rnnkit.models.forecaster import Forecaster, ForecasterConfig
+from rnnkit.models import (
+    ConditionalGenerator,
+    ConditionalGeneratorConfig,
+    LanguageModel,
+    LanguageModelConfig,
+    Seq2Seq,
+    Seq2SeqConfig,
+    SequenceClassifier,
+    SequenceClassifierConfig,
+    SequenceTagger,
+    SequenceTaggerConfig,
+)
 from rnnkit.cells.mlstm import mLSTMCell
 from rnnkit.cells.slstm import sLSTMCell
 from rnnkit.layers.blocks import mLSTMBlock, sLSTMBlock, xLSTMStack, xLSTMStackConfig
@@ -81,6 +93,16 @@ __all__ = [
     "load_model",
     "Forecaster",
     "ForecasterConfig",
+    "SequenceClassifier",
+    "SequenceClassifierConfig",
+    "SequenceTagger",
+    "SequenceTaggerConfig",
+    "LanguageModel",
+    "LanguageModelConfig",
+    "ConditionalGenerator",
+    "ConditionalGeneratorConfig",
+    "Seq2Seq",
+    "Seq2SeqConfig",
     "CharTokenizer",
     "WordTokenizer",
     "Vocab",
