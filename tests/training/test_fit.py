@@ -189,6 +189,13 @@ def test_early_stopping_after_patience_validations_without_improvement():
     assert result.stopped_early and len(result.history) == 3 and result.epochs == 3
 
 
+def test_max_seconds_ends_a_run_that_has_epochs_left():
+    x, y = _regression()
+    result = fit(_model(), RegressionObjective(), (x, y),
+                 config=TrainConfig(max_epochs=100_000, max_seconds=0.5, batch_size=4, **FAST))
+    assert 1 <= result.epochs < 100_000 and len(result.history) >= 1
+
+
 def test_restore_best_loads_the_weights_of_the_best_validation():
     g = torch.Generator().manual_seed(3)
     x = torch.randn(16, 1, 4, generator=g)

@@ -46,6 +46,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.fabric.utilities.apply_func import move_data_to_device
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch import Tensor, nn
@@ -290,6 +291,8 @@ def predict(model: nn.Module, data: Any, objective: Objective | None = None, con
             *, collate_fn: Callable[[list[Any]], Any] | None = None, concat: bool = True) -> Tensor | list[Any]:
     """Run ``objective.predict`` (default: the model's output) over ``data`` in order, on one device.
 
+    The predictions come back on the CPU (like the model after the run).
+
     Args:
         data: inputs (a tensor (N, ...) or a Dataset/tuple whose batches the objective accepts).
         objective: decides what a prediction is (default :class:`RegressionObjective`: the model's
@@ -303,7 +306,7 @@ def predict(model: nn.Module, data: Any, objective: Objective | None = None, con
     data_module = TaskData(config, predict=as_dataset(data, "data"), collate_fn=collate_fn)
     with lightning_output(config.quiet), tempfile.TemporaryDirectory(prefix="rnnkit-predict-") as scratch:
         trainer = _trainer(config, [], root_dir=scratch, single_device=True)
-        outputs = trainer.predict(module, datamodule=data_module)
+        outputs = move_data_to_device(trainer.predict(module, datamodule=data_module), "cpu")
     if not concat:
         return outputs
     if not all(isinstance(o, Tensor) for o in outputs):
