@@ -1,7 +1,8 @@
 """Worker for test_resume.py: one training run that can be killed and resumed.
 
-``python resume_worker.py CKPT_DIR`` trains slowly (a pause after each batch) writing
-``CKPT_DIR/last.ckpt`` every 3 steps, mid-epoch, until the test kills it with SIGKILL.
+``python resume_worker.py CKPT_DIR`` trains slowly (a 1 s pause after each batch) writing
+``CKPT_DIR/last.ckpt`` every 3 steps (mid-epoch) and at each epoch end (every 8 steps), until
+the test kills it with SIGKILL right after the first checkpoint (step 3).
 ``test_resume.py`` imports :func:`train` to resume and to run the uninterrupted reference.
 """
 
@@ -69,4 +70,4 @@ def train(checkpoint_dir=None, resume=False, callbacks=()):
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    train(sys.argv[1], callbacks=[Pause(0.25)])
+    train(sys.argv[1], callbacks=[Pause(1.0)])

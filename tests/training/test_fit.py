@@ -218,7 +218,8 @@ def test_restore_best_loads_the_weights_of_the_best_validation():
 def test_logs_checkpoints_and_history_files(tmp_path):
     x, y = _regression()
     config = TrainConfig(max_epochs=3, batch_size=8, log_dir=str(tmp_path / "logs"), clip_norm=1.0,
-                         checkpoint_dir=str(tmp_path / "ckpt"), log_every_n_steps=1, lr_schedule="step", **FAST)
+                         checkpoint_dir=str(tmp_path / "ckpt"), checkpoint_every_n_steps=5, log_every_n_steps=1,
+                         lr_schedule="step", **FAST)
     result = fit(_model(), RegressionObjective(), (x, y), (x[:8], y[:8]), config=config)
     assert json.loads((tmp_path / "logs" / "history.json").read_text()) == result.history
     with open(tmp_path / "logs" / "metrics.csv") as fh:
@@ -230,6 +231,9 @@ def test_logs_checkpoints_and_history_files(tmp_path):
     assert result.best_checkpoint == str(tmp_path / "ckpt" / "best.ckpt")
     assert result.last_checkpoint == str(tmp_path / "ckpt" / "last.ckpt")
     assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["best.ckpt", "last.ckpt"]
+    # last.ckpt is written at step 5 (mid-epoch) and at every epoch end: it holds the final step 6.
+    assert result.global_step == 6
+    assert torch.load(tmp_path / "ckpt" / "last.ckpt", weights_only=True)["global_step"] == 6
 
 
 def test_default_run_prints_nothing_and_quiet_silences_lightning(capfd, caplog):

@@ -133,8 +133,8 @@ class TrainConfig:
         log_every_n_steps: how often step-level metrics are written.
         checkpoint_dir: folder for ``last.ckpt`` (resume) and ``best.ckpt``; ``None`` = keep
             checkpoints only in a temporary folder for ``restore_best``.
-        checkpoint_every_n_steps: write ``last.ckpt`` every this many steps (mid-epoch too) and
-            at the end of training, instead of at the end of each epoch (``None``).
+        checkpoint_every_n_steps: also write ``last.ckpt`` every this many steps (mid-epoch);
+            ``None`` = at the end of each epoch only.
         progress_bar: ``"auto"`` (a bar only when stdout is a terminal), ``"tqdm"``, ``"rich"``,
             ``"off"``.
         model_summary: print Lightning's model summary table at the start.

@@ -230,10 +230,14 @@ def fit(
                                    auto_insert_metric_name=False, enable_version_counter=False)
             all_callbacks.append(best)
         if config.checkpoint_dir is not None:
+            # last.ckpt at every epoch end, and every n steps when asked (both write the same file).
             last = ModelCheckpoint(dirpath=checkpoint_dir, save_top_k=0, save_last=True,
-                                   every_n_train_steps=config.checkpoint_every_n_steps,
                                    save_on_train_epoch_end=True, enable_version_counter=False)
             all_callbacks.append(last)
+            if config.checkpoint_every_n_steps is not None:
+                all_callbacks.append(ModelCheckpoint(dirpath=checkpoint_dir, save_top_k=0, save_last=True,
+                                                     every_n_train_steps=config.checkpoint_every_n_steps,
+                                                     enable_version_counter=False))
         if config.early_stopping_patience is not None:
             all_callbacks.append(EarlyStopping(monitor=monitor, mode=config.monitor_mode,
                                                patience=config.early_stopping_patience,
