@@ -25,14 +25,18 @@ from rnnkit.models.validation import (
 )
 
 
+def _scalar(value: float | torch.Tensor) -> float:
+    return float(value.detach()) if isinstance(value, torch.Tensor) else float(value)
+
+
 def perplexity(nll: float | torch.Tensor) -> float:
     """Perplexity ``exp(nll)`` from a mean negative log-likelihood per token in nats."""
-    return math.exp(float(nll))
+    return math.exp(_scalar(nll))
 
 
 def bits_per_character(nll: float | torch.Tensor) -> float:
     """Bits per character (or token) ``nll / ln 2`` from a mean NLL per character in nats."""
-    return float(nll) / math.log(2.0)
+    return _scalar(nll) / math.log(2.0)
 
 
 @dataclass
