@@ -85,3 +85,30 @@ def test_unknown_decoding_method_and_bad_beam_size_at_call_time():
         model.generate(src, method="beam", beam_size=0)
     with pytest.raises(ValueError, match=r"this model has no attention"):
         model.attention_weights(src, None, torch.ones(2, 3, dtype=torch.long))
+
+
+@pytest.mark.parametrize(
+    ("model", "inputs"),
+    [
+        (SequenceClassifier(SequenceClassifierConfig(3, cell="slstm", vocab_size=9, embedding_dim=4, hidden_size=8)),
+         (torch.randint(1, 9, (2, 5)),)),
+        (SequenceTagger(SequenceTaggerConfig(2, cell="mlstm", input_size=3, hidden_size=8)), (torch.randn(2, 5, 3),)),
+        (LanguageModel(LanguageModelConfig(12, cell="gru", embedding_dim=6, hidden_size=8, tie_weights=True)),
+         (torch.randint(0, 12, (2, 5)),)),
+        (ConditionalGenerator(ConditionalGeneratorConfig(10, 6, image_channels=1, image_size=8)),
+         (torch.randn(2, 1, 8, 8), torch.randint(0, 10, (2, 4)))),
+        (Seq2Seq(Seq2SeqConfig(9, 11, attention="additive", decoder_cell="gru", bidirectional=True)),
+         (torch.randint(4, 9, (2, 5)), torch.tensor([5, 3]), torch.randint(0, 11, (2, 4)))),
+    ],
+)
+def test_models_survive_the_engines_save_and_load(tmp_path, model, inputs):
+    from rnnkit.training import load_model, save_model
+
+    model.eval()
+    save_model(tmp_path / "saved", model)
+    loaded, _ = load_model(tmp_path / "saved")
+    assert type(loaded) is type(model) and loaded.config == model.config
+    expected, got = model(*inputs), loaded(*inputs)
+    expected = expected[0] if isinstance(expected, tuple) else expected
+    got = got[0] if isinstance(got, tuple) else got
+    torch.testing.assert_close(got, expected)
