@@ -297,11 +297,15 @@ def mlstm_chunkwise(
     i_tilde = i_tilde.reshape(*lead, NC, L).to(ld)  # (B, NH, NC, L)
     F = torch.cumsum(log_f.reshape(*lead, NC, L).to(ld), dim=-1)  # within-chunk cumsum (B, NH, NC, L)
 
-    C_blk, n_blk, m_blk, g = _block_memory(k, v, i_tilde, F)  # per chunk (B, NH, NC, ...)
+    blocks = _block_memory(k, v, i_tilde, F)  # per chunk: C (B, NH, NC, dv, dk), n, m, g
+    # unbind once: indexing chunk j inside the loop would make autograd scatter each chunk's
+    # gradient into a zero tensor of all NC chunks, O(NC^2) time in backward
+    C_blk, n_blk = blocks[0].unbind(-3), blocks[1].unbind(-2)
+    m_blk, g = blocks[2].unbind(-1), blocks[3].unbind(-1)
     starts = []
     for j in range(NC):  # the only loop: T / L chunk boundaries
         starts.append(state)
-        state = _carry(state, C_blk[..., j, :, :], n_blk[..., j, :], m_blk[..., j], g[..., j])
+        state = _carry(state, C_blk[j], n_blk[j], m_blk[j], g[j])
     chunk_starts = mLSTMState(*(torch.stack(parts, dim=len(lead)) for parts in zip(*starts)))
     h_tilde = _parallel_within(q, k, v, i_tilde, F, chunk_starts)  # (B, NH, NC, L, dv)
     h_tilde = h_tilde.reshape(*lead, NC * L, dv)[..., :T, :]  # (B, NH, T, dv)
