@@ -5,7 +5,7 @@
    chunkwise): forward time (under ``torch.no_grad``), forward+backward time (of ``h.sum()``,
    gradients for q, k, v and both gates), tokens per second of forward+backward, and memory.
    Memory is the **peak resident-set growth** of a fresh subprocess running one forward+backward
-   (``resource.getrusage(...).ru_maxrss`` after the pass minus before it, inputs already made), and
+   (the kernel's VmHWM after the pass minus VmRSS before it, inputs already made), and
    the **bytes autograd saved** for backward (sum over distinct storages seen by
    ``torch.autograd.graph.saved_tensors_hooks``). The parallel and recurrent forms at T >= 4096 run
    once (each takes minutes on a small CPU, and the parallel form needs ~10 GB at T = 4096; it is
@@ -33,10 +33,8 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import json
 import math
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -131,21 +129,30 @@ def saved_bytes(form: str, T: int) -> int:
 
 
 def peak_rss_growth(form: str, T: int) -> int:
-    """Peak resident-set growth (bytes) of one forward+backward, in a fresh subprocess."""
+    """Peak resident-set growth (bytes) of one forward+backward, in a fresh subprocess.
+
+    The kernel's peak counter (VmHWM) is reset (``/proc/self/clear_refs``) after the inputs are
+    made, so the import's own peak does not hide a smaller pass.
+    """
     code = (
-        "import json, resource, sys, torch\n"
+        "import sys, torch\n"
         "torch.set_num_threads(1)\n"
         "sys.path.insert(0, %r)\n"
         "import xlstm as b\n"
         "b.raise_mmap_threshold()\n"
         "inputs = b.mlstm_inputs(%d, True)\n"
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "def status(key):\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith(key):\n"
+        "            return int(line.split()[1]) * 1024\n"
+        "with open('/proc/self/clear_refs', 'w') as fh:\n"
+        "    fh.write('5')\n"
+        "before = status('VmRSS:')\n"
         "b.mlstm_pass(%r, inputs, True)\n"
-        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "print(json.dumps((after - before) * 1024))\n"
+        "print(status('VmHWM:') - before)\n"
     ) % (sys.path[0], T, form)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return int(json.loads(result.stdout.strip().splitlines()[-1]))
+    return int(result.stdout.strip().splitlines()[-1])
 
 
 def mlstm_table(lengths: list[int], chunk_only: list[int], repeats: int) -> list[str]:

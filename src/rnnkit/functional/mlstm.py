@@ -150,10 +150,11 @@ def mlstm_recurrent(
             q.shape[:-2], q.shape[-1], v.shape[-1], dtype=q.dtype, device=q.device
         )
     outputs = []
-    for t in range(q.shape[-2]):
-        h_t, state = mlstm_recurrent_step(
-            q[..., t, :], k[..., t, :], v[..., t, :], i_tilde[..., t], log_f[..., t], state
-        )
+    # unbind once: indexing step t in the loop would make backward scatter every step's gradient
+    # into a zero tensor of the whole sequence, O(T^2)
+    steps = zip(q.unbind(-2), k.unbind(-2), v.unbind(-2), i_tilde.unbind(-1), log_f.unbind(-1))
+    for q_t, k_t, v_t, i_t, log_f_t in steps:
+        h_t, state = mlstm_recurrent_step(q_t, k_t, v_t, i_t, log_f_t, state)
         outputs.append(h_t)
     if not outputs:
         return v.new_zeros(v.shape), state
