@@ -37,7 +37,7 @@ DATASETS: dict[str, DatasetInfo] = {
     "airpassengers": DatasetInfo(
         "airpassengers", "monthly airline passengers (thousands), 1949-1960", horizon=12, window=24, log=True
     ),
-    "sunspots": DatasetInfo("sunspots", "yearly sunspot numbers, 1700-2008", horizon=30, window=30, log=False),
+    "sunspots": DatasetInfo("sunspots", "yearly sunspot numbers, 1700-2008", horizon=30, window=60, log=False),
     "co2": DatasetInfo("co2", "Mauna Loa CO2 (ppm), monthly means 1958-2001", horizon=24, window=36, log=False),
 }
 

@@ -403,6 +403,8 @@ class ForecastTask:
         train_ends = [self.split.train_end(len(s)) for s in self.data]
         results = {"rnnkit " + self.config.cell: backtest(self.forecast, self.data, origins, h, train_ends, self.season)}
         for name in self.config.baselines:
+            if name == "snaive" and self.season == 1:
+                continue  # without a season it is the naive forecast again
             baseline = make_baseline(name, self.season)
             if min(train_ends) <= baseline.min_length:
                 logger.info("skipping baseline %s: the training part is too short for it", name)
