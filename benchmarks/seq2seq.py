@@ -23,6 +23,7 @@ after every row so a long run keeps what it measured).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -60,10 +61,10 @@ def translation_rows(args: argparse.Namespace):
 
 
 def caption_rows(args: argparse.Namespace):
-    for cell in args.caption_cells:
-        config = CaptionConfig(cell=cell, epochs=args.caption_epochs, seed=0)
+    for cell, seed in itertools.product(args.caption_cells, args.caption_seeds):
+        config = CaptionConfig(cell=cell, epochs=args.caption_epochs, seed=seed)
         result = train_captioner(config)
-        row = {"task": "digit captions (es)", "cell": cell, "attention": "-",
+        row = {"task": f"digit captions (es), seed {seed}", "cell": cell, "attention": "-",
                "train_pairs": result.n_train, "epochs": args.caption_epochs,
                "train_seconds": round(result.train_seconds, 1),
                "exact_match": round(100 * result.accuracy, 2), "chrf": None, "bleu": None,
@@ -107,6 +108,8 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=600.0, help="cap on each row's training")
     parser.add_argument("--caption-cells", nargs="+", default=["lstm", "gru"])
     parser.add_argument("--caption-epochs", type=int, default=20)
+    parser.add_argument("--caption-seeds", type=int, nargs="+", default=[0, 1, 2],
+                        help="one captioning row per seed (split and initialization)")
     parser.add_argument("--no-caption", action="store_true")
     parser.add_argument("--no-translation", action="store_true")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, only to check it runs")
@@ -115,7 +118,7 @@ def main() -> None:
     if args.quick:
         args.cells, args.attention, args.directions = ["lstm"], ["additive"], ["to-words"]
         args.n_train, args.n_test, args.epochs, args.caption_epochs = 300, 50, 1, 1
-        args.caption_cells = ["lstm"]
+        args.caption_cells, args.caption_seeds = ["lstm"], [0]
     torch.set_num_threads(1)
     machine = f"{cpu_name()} ({os.cpu_count()} cores), torch {torch.__version__}, 1 thread"
     print(f"# {machine}\n{HEADER}", flush=True)

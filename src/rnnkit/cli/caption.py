@@ -40,9 +40,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--lang", choices=("es", "en"), default="es", help="caption language")
     train.add_argument("--cell", choices=CELLS, default="lstm", help="decoder cell")
     train.add_argument("--hidden", type=int, default=64, help="decoder hidden size (default: 64)")
-    train.add_argument("--epochs", type=int, default=15, help="training epochs (default: 15)")
+    train.add_argument("--epochs", type=int, default=20, help="training epochs (default: 20)")
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
+    train.add_argument("--lr-schedule", choices=("cosine", "constant"), default="cosine",
+                       help="cosine (default: down to 0 over the epochs) or constant")
     train.add_argument("--test-fraction", type=float, default=0.2, help="held-out fraction")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", help="output folder (default: a new rnnkit-runs/caption-<time>)")
@@ -69,6 +71,7 @@ def run_train(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
+        lr_schedule=args.lr_schedule,
         test_fraction=args.test_fraction,
         seed=args.seed,
         progress_bar="auto",
