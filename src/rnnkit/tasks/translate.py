@@ -36,7 +36,7 @@ from rnnkit.data.dates import DatePairsConfig, date_pairs
 from rnnkit.data.numbers import DIRECTIONS, NumberPairsConfig, number_pairs
 from rnnkit.data.pairs import Pair, PairSplit, load_pairs, split_pairs
 from rnnkit.data.tokenizers import LEVELS, Tokenizer, get_tokenizer, tokenizer_from_dict
-from rnnkit.data.vocab import BOS_ID, EOS_ID, PAD_ID, Vocab
+from rnnkit.data.vocab import BOS_ID, EOS_ID, PAD_ID, SPECIALS, Vocab
 from rnnkit.errors import CheckpointError, DataError
 from rnnkit.io import atomic_write_with
 from rnnkit.metrics.text import TextScores, text_scores
@@ -209,9 +209,10 @@ class Translator:
                     raise DataError(f"empty input {text!r}; give some text to translate")
                 unknown = self.source_vocab.missing(tokens)
                 if unknown:
-                    known = "".join(t for t in self.source_vocab.tokens[4:]) if unit == "character" else None
-                    hint = f"the model knows only {known!r}" if known and len(known) <= 80 else (
-                        "use only tokens seen in training")
+                    known = self.source_vocab.tokens[len(SPECIALS):]
+                    hint = (f"the model knows only {''.join(known)!r}"
+                            if unit == "character" and len(known) <= 80
+                            else "use only tokens seen in training")
                     raise DataError(
                         f"unknown {unit}(s) {' '.join(map(repr, unknown))} in input {text!r}: "
                         f"{hint}"
@@ -426,7 +427,7 @@ def write_attention_map(amap: AttentionMap, path: str | Path) -> None:
     figure = Figure(figsize=(max(3.0, 0.45 * cols + 1.5), max(2.5, 0.35 * rows + 1.2)))
     axes = figure.add_subplot()
     image = axes.imshow(amap.weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
-    axes.set_xticks(range(cols), [repr(t)[1:-1] for t in amap.source_tokens], rotation=90)
+    axes.set_xticks(range(cols), [t if t.strip() else "\u2423" for t in amap.source_tokens], rotation=90)
     axes.set_yticks(range(rows), amap.output_tokens)
     axes.set_xlabel("source")
     axes.set_ylabel("output")
