@@ -155,15 +155,16 @@ def peak_rss_growth(form: str, T: int) -> int:
     return int(result.stdout.strip().splitlines()[-1])
 
 
-def mlstm_table(lengths: list[int], chunk_only: list[int], repeats: int) -> list[str]:
+def mlstm_table(
+    lengths: list[int], chunk_only: list[int], repeats: int, forms: tuple[str, ...] = MLSTM_FORMS
+) -> list[str]:
     rows = [
         "| form | T | forward (s) | fwd+bwd (s) | fwd+bwd tokens/s | peak RSS growth (MB) | autograd-saved (MB) |",
         "|---|---|---|---|---|---|---|",
     ]
     results: dict[tuple[str, int], dict[str, float]] = {}
     for T in sorted(set(lengths) | set(chunk_only)):
-        forms = [f for f in MLSTM_FORMS if T in lengths or f == "chunkwise"]
-        for form in forms:
+        for form in [f for f in forms if T in lengths or f == "chunkwise"]:
             if form == "parallel" and parallel_bytes(T) > 0.8 * available_bytes():
                 rows.append(f"| {form} | {T} | skipped: needs ~{parallel_bytes(T) / 2**30:.0f} GB | | | | |")
                 continue
@@ -264,12 +265,16 @@ def main() -> None:
     parser.add_argument("--skip-mlstm", action="store_true", help="only the sLSTM table")
     parser.add_argument("--skip-slstm", action="store_true", help="only the mLSTM table")
     parser.add_argument("--default-malloc", action="store_true", help="keep glibc's default mmap threshold")
+    parser.add_argument("--forms", nargs="+", choices=MLSTM_FORMS, default=list(MLSTM_FORMS), help="mLSTM forms to run")
+    parser.add_argument("--lengths", nargs="+", type=int, help="sequence lengths for every form (default 256 1024 4096)")
     args = parser.parse_args()
     if args.repeats < 1:
         parser.error(f"--repeats must be >= 1, got {args.repeats}")
     torch.set_num_threads(1)
     tuned = not args.default_malloc and raise_mmap_threshold()
     lengths, chunk_only = ([256, 1024], [4096, 8192]) if args.quick else ([256, 1024, 4096], [8192])
+    if args.lengths:
+        lengths, chunk_only = args.lengths, []
     repeats = 1 if args.quick else args.repeats
     print(
         f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, torch {torch.__version__}, 1 thread, "
@@ -277,7 +282,7 @@ def main() -> None:
     )
     if not args.skip_mlstm:
         print(f"\n### mLSTM forms (batch {BATCH}, {HEADS} heads, head dim {HEAD_DIM}, chunk {CHUNK})\n")
-        print("\n".join(mlstm_table(lengths, chunk_only, repeats)))
+        print("\n".join(mlstm_table(lengths, chunk_only, repeats, tuple(args.forms))))
     if not args.skip_slstm:
         print("\n### sLSTM vs LSTM (batch 16, 256 steps, input = hidden, 4 heads)\n")
         print("\n".join(slstm_table([256] if args.quick else [128, 256, 512], max(repeats, 3))))
