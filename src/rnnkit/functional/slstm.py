@@ -52,8 +52,9 @@ class SLSTMSequence(torch.autograd.Function):
     faster than its transpose for small B; ``tanh(z~)`` is computed as ``2 sigmoid(2 z~) - 1``
     (the z columns of ``pre_x`` and R are doubled, which is exact), sharing one sigmoid call with
     the output gate (torch's CPU tanh is several times slower than its sigmoid); the
-    pre-activation buffer is turned into the gates in place; no op takes a Python scalar (each
-    would allocate a tensor per step).
+    pre-activation buffer is turned into the gates in place; nothing is multiplied by a Python
+    number inside the loop (torch wraps it into a new tensor at every call; the factor 2 of
+    ``z = 2 s - 1`` goes through ``addcmul``'s ``value=``).
     """
 
     @staticmethod
@@ -80,24 +81,27 @@ class SLSTMSequence(torch.autograd.Function):
         log_fs = []
         # per-step views made once (C++ unbind), so that the loop only runs the math
         pre_steps, a_flat = pre.unbind(0), act.view(T, B, four_h).unbind(0)
-        i_act, f_act, z_act, o_act = (act[:, :, k : k + 1].unbind(0) for k in range(4))  # (B, 1, H)
+        i_act, f_act, s_act, o_act = (act[:, :, k : k + 1].unbind(0) for k in range(4))  # (B, 1, H)
         if_act, zo_act = act[:, :, :2].unbind(0), act[:, :, 2:].unbind(0)  # (B, 2, H)
         h_flat = hs.view(T + 1, B, H).unbind(0)  # (B, H) for the matmul
         h_steps, c_steps, n_steps, m_steps = hs.unbind(0), cs.unbind(0), ns.unbind(0), ms.unbind(0)
         for t in range(T):
-            i, f, z, o, m = i_act[t], f_act[t], z_act[t], o_act[t], m_steps[t + 1]  # (B, 1, H) each
+            i, f, s, o, m = i_act[t], f_act[t], s_act[t], o_act[t], m_steps[t + 1]  # (B, 1, H) each
             torch.addmm(pre_steps[t], h_flat[t], R2, out=a_flat[t])  # W x + R h + b  (B, 4H)
-            log_f = f.clone() if exp_forget else F.logsigmoid(f)  # log f  (B, 1, H)
-            log_fs.append(log_f)
-            torch.add(log_f, m_steps[t], out=f)  # m_{t-1} + log f
+            if exp_forget:
+                f.add_(m_steps[t])  # m_{t-1} + log f, log f = f~
+            else:
+                log_f = F.logsigmoid(f)  # log f  (B, 1, H), kept for backward
+                log_fs.append(log_f)
+                torch.add(log_f, m_steps[t], out=f)  # m_{t-1} + log f
             torch.maximum(i, f, out=m)  # m_t
             if_act[t].sub_(m).exp_()  # i' = exp(i~ - m_t), f' = exp(m_{t-1} + log f - m_t)
             zo_act[t].sigmoid_()  # s = sigmoid(2 z~) (so z = tanh(z~) = 2 s - 1), o
             c = torch.mul(f, c_steps[t], out=c_steps[t + 1])
-            c.addcmul_(i, z, value=2).sub_(i)  # c_t = f' c + i' z = f' c + 2 i' s - i'
+            c.addcmul_(i, s, value=2).sub_(i)  # c_t = f' c + i' z = f' c + 2 i' s - i'
             torch.addcmul(i, f, n_steps[t], out=n_steps[t + 1])  # n_t = f' n + i'
             torch.div(c_steps[t + 1], n_steps[t + 1], out=h_steps[t + 1]).mul_(o)  # h_t = o c / n
-        log_f_all = torch.stack(log_fs) if T else pre_x.new_empty(0, B, 1, H)  # (T, B, 1, H)
+        log_f_all = torch.stack(log_fs) if log_fs else pre_x.new_empty(0)  # (T, B, 1, H), sigmoid gate
         ctx.save_for_backward(act, log_f_all, hs, cs, ns, R)
         ctx.exp_forget = exp_forget
         outputs = tuple(s[1:, :, 0] for s in (hs, cs, ns, ms))  # (T, B, H) each
