@@ -50,10 +50,12 @@ def scan(step: Step, xs: Tensor, state: State, mask: Tensor | None = None) -> tu
         ys (T, B, Y) and the final state.
     """
     ys = []
-    for t in range(xs.shape[0]):
-        y, new_state = step(xs[t], state)
-        if mask is not None:
-            keep = mask[t]  # (B,)
+    # unbind once: indexing xs[t] in the loop would make backward O(T^2) (each select's
+    # gradient is a full-size zero tensor)
+    keeps = mask.unbind(0) if mask is not None else (None,) * xs.shape[0]
+    for x_t, keep in zip(xs.unbind(0), keeps, strict=True):
+        y, new_state = step(x_t, state)
+        if keep is not None:  # (B,)
             new_state = tuple(
                 torch.where(keep.view(-1, *([1] * (s.dim() - 1))), s_new, s)
                 for s_new, s in zip(new_state, state, strict=True)
