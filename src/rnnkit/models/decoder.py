@@ -122,7 +122,8 @@ class RecurrentDecoder(nn.Module):
         input_size = embedding_dim + (context_size if feeds_context else 0)
         input_size += memory_size if attention == "additive" else 0
         self.rnn = build_layer(
-            cell, input_size, hidden_size, num_layers=num_layers, dropout=dropout, batch_first=True,
+            cell, input_size, hidden_size, num_layers=num_layers, batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,  # between stacked layers only
             **(cell_kwargs or {}),
         )
         self.bridges = nn.ModuleDict()  # W_h (and W_c for LSTM), one per state entry set from v

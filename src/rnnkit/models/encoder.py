@@ -125,7 +125,8 @@ class SequenceEncoder(nn.Module):
         self.bidirectional = bidirectional
         self.rnn = build_layer(
             cell, layer_input, hidden_size, num_layers=num_layers, bidirectional=bidirectional,
-            dropout=dropout, batch_first=True, **(cell_kwargs or {}),
+            # between stacked layers only: a one-layer stack has nowhere to put it
+            dropout=dropout if num_layers > 1 else 0.0, batch_first=True, **(cell_kwargs or {}),
         )
         self.output_size: int = self.rnn.output_size
 
