@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from rnnkit.cells.slstm import sLSTMCell, sLSTMState, slstm_zero_state
-from rnnkit.functional.slstm import dense_recurrent_matrix, slstm_sequence
+from rnnkit.cells.slstm import recurrent_preactivation, sLSTMCell, sLSTMState, slstm_zero_state
+from rnnkit.functional.slstm import head_recurrent_matrices, slstm_sequence
 
 F_IN, H, NH, B = 3, 6, 2, 2
 
@@ -82,19 +82,20 @@ def test_stabilizer_does_not_change_h():
         assert torch.allclose(out.h, reference.h, rtol=1e-10, atol=1e-12)
 
 
-def test_recurrent_matrix_is_block_diagonal_per_head():
+def test_head_recurrent_matrices_are_the_diagonal_blocks():
     cell = make_cell()
-    R = dense_recurrent_matrix(cell.weight_hh, NH)  # (H, 4H): a = h R
+    R = head_recurrent_matrices(cell.weight_hh, NH)  # (NH, DH, 4 DH): a[head] = h[head] R[head]
     DH = H // NH
-    W = cell.weight_hh.view(4, NH, DH, DH)
-    for g in range(4):
-        assert torch.equal(R[:, g * H : (g + 1) * H], torch.block_diag(*W[g]).T)
-    # changing head 1 of h does not move head 0's pre-activations
+    W = cell.weight_hh.view(4, NH, DH, DH)  # [gate, head, unit j, unit k]
+    for head in range(NH):
+        for g in range(4):
+            assert torch.equal(R[head, :, g * DH : (g + 1) * DH], W[g, head].T)
+    # per-head products == h times the dense block-diagonal matrix == the cell's einsum
     h = torch.randn(B, H, dtype=torch.float64)
-    h2 = h.clone()
-    h2[:, DH:] += 1.0
-    a, a2 = (h @ R).view(B, 4, NH, DH), (h2 @ R).view(B, 4, NH, DH)
-    assert torch.equal(a[:, :, 0], a2[:, :, 0]) and not torch.equal(a[:, :, 1], a2[:, :, 1])
+    a = torch.einsum("bnk,nkc->bnc", h.view(B, NH, DH), R).view(B, NH, 4, DH).transpose(1, 2).reshape(B, 4 * H)
+    dense = torch.cat([torch.block_diag(*W[g]).T for g in range(4)], dim=1)  # (H, 4H): a = h R
+    assert (a - h @ dense).abs().max() <= 1e-12
+    assert (a - recurrent_preactivation(h, cell.weight_hh, NH)).abs().max() <= 1e-12
 
 
 @pytest.mark.parametrize("forget_gate", ["sigmoid", "exp"])
