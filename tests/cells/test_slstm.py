@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from rnnkit.cells.slstm import recurrent_preactivation, sLSTMCell, sLSTMState, slstm_zero_state
+from rnnkit.functional import slstm as slstm_functional
 from rnnkit.functional.slstm import head_recurrent_matrices, slstm_sequence
 
 F_IN, H, NH, B = 3, 6, 2, 2
@@ -118,9 +119,10 @@ def test_gradcheck_cell(forget_gate):
     assert torch.autograd.gradcheck(fn, inputs)
 
 
+@pytest.mark.parametrize("scripted", [True, False], ids=["torchscript", "python"])
 @pytest.mark.parametrize("forget_gate", ["sigmoid", "exp"])
 @pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
-def test_fused_sequence_equals_cell_forward_and_backward(forget_gate, dtype, tol):
+def test_fused_sequence_equals_cell_forward_and_backward(forget_gate, dtype, tol, scripted):
     cell = make_cell(forget_gate, dtype)
     T = 9
     xs = torch.randn(T, B, F_IN, dtype=dtype, requires_grad=True)
@@ -130,7 +132,7 @@ def test_fused_sequence_equals_cell_forward_and_backward(forget_gate, dtype, tol
     wrt = [xs, *state[:3], cell.weight_ih, cell.weight_hh, cell.bias]
 
     reference = run_cell(cell, xs, sLSTMState(*state))
-    fused = slstm_sequence(xs, tuple(state), cell.weight_ih, cell.weight_hh, cell.bias, NH, forget_gate)
+    fused = slstm_sequence(xs, tuple(state), cell.weight_ih, cell.weight_hh, cell.bias, NH, forget_gate, scripted)
     results = []
     for out in (reference[:3], fused[:3]):
         loss = sum((o * w).sum() for o, w in zip(out, weights))  # a loss of h, c and n at every step
@@ -141,6 +143,24 @@ def test_fused_sequence_equals_cell_forward_and_backward(forget_gate, dtype, tol
         assert (a - b).abs().max() <= tol
     for a, b in zip(grads_fused, grads_ref):
         assert (a - b).abs().max() <= tol * max(1.0, b.abs().max().item())
+
+
+def test_time_loops_fall_back_to_python_when_scripting_fails(monkeypatch, caplog):
+    def broken_script(fn):
+        raise RuntimeError("no TorchScript here")
+
+    slstm_functional.scripted_steps.cache_clear()
+    monkeypatch.setattr(torch.jit, "script", broken_script)
+    try:
+        with caplog.at_level("WARNING", logger="rnnkit.functional.slstm"):
+            loops = slstm_functional.step_loops(scripted=True)
+        assert loops == (slstm_functional.forward_steps, slstm_functional.backward_steps)
+        assert "torch.jit.script failed (no TorchScript here)" in caplog.text
+    finally:
+        slstm_functional.scripted_steps.cache_clear()
+    monkeypatch.undo()
+    forward_loop, _ = slstm_functional.step_loops(scripted=True)
+    assert isinstance(forward_loop, torch.jit.ScriptFunction)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
