@@ -1,5 +1,6 @@
 """``rnnkit forecast`` end to end (bundled default and a user CSV, saved model) and one-line errors."""
 
+import json
 import re
 
 import numpy as np
@@ -116,3 +117,16 @@ def test_option_messages(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["forecast", "--model", str(tmp_path), str(csv)]) == 2
     assert "has no forecast.json" in capsys.readouterr().err
+
+
+def test_ar_lags_and_ensemble_options(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["forecast", "--out", str(out), "--ar-lags", "24", "--ensemble", "2", "--epochs", "2",
+                 "--baselines", "none", "--quantiles", "none"]) == 0, capsys.readouterr().err
+    saved = json.loads((out / "model" / "forecast.json").read_text())["config"]
+    assert (saved["ar_lags"], saved["ensemble"]) == (24, 2)
+    assert main(["forecast", "--ar-lags", "30", "--out", str(tmp_path / "x")]) == 2
+    assert "ar_lags=30 needs a window of at least 30 steps, got 24" in capsys.readouterr().err
+    assert main(["forecast", "--ensemble", "0", "--out", str(tmp_path / "y")]) == 2
+    assert "--ensemble must be an integer >= 1, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from rnnkit.models.forecaster import Forecaster, ForecasterConfig
+from rnnkit.models.forecaster import Forecaster, ForecasterConfig, ForecasterEnsemble, build_forecaster
 
 
 def _inputs(model, batch=3, width=6, generator=None):
@@ -77,6 +77,21 @@ def test_direct_head_reads_last_state_future_calendar_and_series():
     assert not torch.allclose(model(context, covariates, changed, series)[:, -1], y[:, -1])
 
 
+def test_autoregressive_skip_adds_a_linear_map_of_the_last_lags():
+    model = Forecaster(ForecasterConfig(horizon=2, hidden_size=3, ar_lags=3, reference="season", season=4)).double()
+    context = torch.randn(5, 6, dtype=torch.float64)
+    with torch.no_grad():
+        without = model.head(model.rnn((context - context[:, -1:]).unsqueeze(-1))[0][:, -1])  # (B, H)
+    lags = context[:, -3:] - context[:, -1:]  # (B, L): the last 3 values relative to the last one
+    expected = without + lags @ model.autoregressive.weight.T + model.autoregressive.bias + context[:, 2:4]
+    torch.testing.assert_close(model.eval()(context)[..., 0], expected, rtol=1e-12, atol=1e-12)
+    torch.nn.init.zeros_(model.autoregressive.weight)
+    torch.nn.init.zeros_(model.autoregressive.bias)
+    torch.testing.assert_close(model(context)[..., 0], without + context[:, 2:4], rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="ar_lags=3 needs a window of at least 3 steps, got 2"):
+        model(context[:, :2])
+
+
 def test_quantile_loss_is_the_pinball_loss():
     model = Forecaster(ForecasterConfig(horizon=2, quantiles=(0.1, 0.5, 0.9)))
     forecast = torch.tensor([[[0.0, 1.0, 2.0], [1.0, 1.0, 1.0]]])
@@ -96,6 +111,7 @@ def test_quantile_loss_is_the_pinball_loss():
         ({"horizon": 2, "cell": "lstmm"}, ValueError, "cell must be one of"),
         ({"horizon": 2, "mode": "recursive", "num_covariates": 1}, ValueError, "cannot predict the 1 past covariate"),
         ({"horizon": 2, "quantiles": (0.1, 0.9)}, ValueError, "include 0.5"),
+        ({"horizon": 2, "mode": "recursive", "ar_lags": 4}, ValueError, "ar_lags=4 is the direct mode's linear skip"),
         ({"horizon": 2, "quantiles": (0.5, 1.5)}, ValueError, r"quantiles must be numbers in \(0, 1\)"),
     ],
 )
@@ -110,3 +126,33 @@ def test_bad_input_shapes():
         model(torch.zeros(2, 5), future=torch.zeros(2, 5, 2))
     with pytest.raises(ValueError, match=r"context must be \(B, W\)"):
         model(torch.zeros(2, 5, 1))
+
+
+@pytest.mark.parametrize("quantiles", [(), (0.1, 0.5, 0.9)])
+def test_ensemble_averages_members_trained_each_on_its_own_loss(quantiles):
+    config = ForecasterConfig(horizon=3, cell="gru", hidden_size=5, quantiles=quantiles, ensemble=3)
+    torch.manual_seed(0)
+    ensemble = build_forecaster(config)
+    assert isinstance(ensemble, ForecasterEnsemble) and len(ensemble.members) == 3
+    assert isinstance(build_forecaster(ForecasterConfig(horizon=3)), Forecaster)
+    context, target = torch.randn(4, 6), torch.randn(4, 3)
+    members = ensemble.member_forecasts(context)  # (E, B, H, Q)
+    assert members.shape == (3, 4, 3, len(quantiles) or 1)
+    each = [m(context) for m in ensemble.members]
+    torch.testing.assert_close(ensemble(context), torch.stack(each).mean(0))  # the forecast is the members' mean
+    assert not torch.allclose(each[0], each[1])  # members start from different weights
+    if quantiles:
+        assert (ensemble(context).diff(dim=-1) >= 0).all()  # averaged quantiles stay sorted
+    # d(ensemble loss)/d(member k) = d(member k's own loss)/d(member k) / E: no member depends on another
+    ensemble.loss(members, target).backward()
+    for member, forecast in zip(ensemble.members, each, strict=True):
+        own = torch.autograd.grad(member.loss(forecast, target), list(member.parameters()))
+        for p, g in zip(member.parameters(), own, strict=True):
+            torch.testing.assert_close(p.grad, g / 3)
+
+
+def test_ensemble_config_messages():
+    with pytest.raises(ValueError, match="ensemble must be >= 1, got 0"):
+        ForecasterConfig(horizon=2, ensemble=0)
+    with pytest.raises(ValueError, match="use ForecasterEnsemble"):
+        Forecaster(ForecasterConfig(horizon=2, ensemble=2))

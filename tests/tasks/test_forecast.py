@@ -8,6 +8,7 @@ from rnnkit.data.datasets import load_dataset
 from rnnkit.data.series import SeriesColumns, series_from_frame
 from rnnkit.errors import DataError
 from rnnkit.forecasting.backtest import Origin
+from rnnkit.models.forecaster import ForecasterEnsemble
 from rnnkit.tasks.forecast import ForecastConfig, ForecastTask
 
 FAST = {"hidden_size": 32, "quantiles": (), "baselines": ("naive",), "batch_size": 256, "patience": None}
@@ -80,9 +81,11 @@ def test_global_model_with_covariates_saves_and_reloads(tmp_path):
         ]
     )
     data = series_from_frame(frame, SeriesColumns("t", "y", id="id", covariates=("x",)))
-    config = ForecastConfig(horizon=4, window=8, epochs=60, lr=1e-2, **{**FAST, "quantiles": (0.1, 0.5, 0.9)})
+    config = ForecastConfig(horizon=4, window=8, epochs=60, lr=1e-2, ar_lags=4, ensemble=2,
+                            **{**FAST, "quantiles": (0.1, 0.5, 0.9)})
     task = ForecastTask(config, data).fit()
     assert task.model.config.num_series == 2 and task.model.config.num_covariates == 1
+    assert isinstance(task.model, ForecasterEnsemble) and task.model.members[0].autoregressive.in_features == 4
     report = task.evaluate()
     assert report.metrics.loc["rnnkit lstm", "MAE"] < report.metrics.loc["naive", "MAE"]
     future = task.future()
@@ -92,6 +95,7 @@ def test_global_model_with_covariates_saves_and_reloads(tmp_path):
     task.save(tmp_path / "model")
     assert ForecastTask.saved_columns(tmp_path / "model") == data.columns
     loaded = ForecastTask.load(tmp_path / "model", data)
+    assert isinstance(loaded.model, ForecasterEnsemble) and len(loaded.model.members) == 2
     pd.testing.assert_frame_equal(loaded.future(), future)
     with pytest.raises(DataError, match="series 'c' was not among the series the model was trained on"):
         renamed = frame.assign(id=frame["id"].replace({"b": "c"}))
@@ -108,6 +112,8 @@ def test_task_input_messages():
         ForecastConfig(baselines=("prophet",))
     with pytest.raises(ValueError, match="reference='season' needs a window of at least one season \\(12 steps\\), got 6"):
         ForecastTask(ForecastConfig(horizon=3, window=6, reference="season"), load_dataset("airpassengers"))
+    with pytest.raises(ValueError, match="ar_lags=8 needs a window of at least 8 steps, got 6"):
+        ForecastTask(ForecastConfig(horizon=3, window=6, ar_lags=8, reference="last"), data)
     task = ForecastTask(ForecastConfig(horizon=3, window=6, epochs=1, **FAST), data)
     with pytest.raises(DataError, match="needs 6 past values"):
         task.batch([Origin(0, 3)])

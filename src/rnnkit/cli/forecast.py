@@ -4,7 +4,8 @@
     rnnkit forecast --dataset sunspots
     rnnkit forecast sales.csv --time date --target units [--id store] [--covariates price]
                     [--horizon 12] [--window 24] [--cell lstm] [--mode direct|recursive]
-                    [--fill ffill|interpolate|zero] [--log] [--epochs 300] [--out DIR]
+                    [--fill ffill|interpolate|zero] [--log] [--epochs 300] [--ar-lags L]
+                    [--ensemble N] [--out DIR]
     rnnkit forecast --model DIR sales.csv             # forecast with a saved model
 
 Values are parsed here rather than by argparse so that every mistake is one line on stderr.
@@ -56,6 +57,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--hidden", default="32", metavar="N", help="hidden size (default: 32)")
     parser.add_argument("--layers", default="1", metavar="N", help="stacked recurrent layers (default: 1)")
     parser.add_argument("--dropout", default="0", help="dropout between layers and before the head (default: 0)")
+    parser.add_argument("--ar-lags", default="0", metavar="L",
+                        help="direct mode: also map the last L values linearly to the forecast (default: 0, none)")
+    parser.add_argument("--ensemble", default="1", metavar="N",
+                        help="train N networks side by side and average their forecasts (default: 1)")
     log = parser.add_mutually_exclusive_group()
     log.add_argument("--log", dest="log", action="store_true", default=None, help="model the log of the target")
     log.add_argument("--no-log", dest="log", action="store_false", help="model the target itself")
@@ -159,6 +164,8 @@ def build_config(args: argparse.Namespace, data: SeriesSet, label: str) -> Forec
         hidden_size=_int("--hidden", args.hidden, 1),
         num_layers=_int("--layers", args.layers, 1),
         dropout=_float("--dropout", args.dropout, 0.0, 1.0),
+        ar_lags=_int("--ar-lags", args.ar_lags, 0),
+        ensemble=_int("--ensemble", args.ensemble, 1),
         mode=_choice("--mode", args.mode, MODES),
         quantiles=quantiles,
         scaler=_choice("--scaler", args.scaler, ("standard", "minmax", "none")),

@@ -34,11 +34,17 @@ value and a reference r_{W-1+h} (in scaled units; a ratio after a log transform)
 The output is (B, H, Q): Q = 1 for a point forecast trained with the squared error,
 Q = len(quantiles) for quantile forecasts trained with the pinball loss (sorted along Q, so the
 quantiles never cross).
+
+:class:`ForecasterEnsemble` holds ``ensemble`` such networks, each started from its own initial
+weights and trained on its own loss (the mean of the members' losses, so no member depends on
+another), and forecasts their average (of each quantile too, which keeps them sorted). Averaging
+members removes most of the seed-to-seed spread of small networks trained on short series.
+:func:`build_forecaster` returns the right one for a config.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -74,6 +80,11 @@ class ForecasterConfig:
         season: m, steps in one seasonal cycle (for ``reference="season"``; the window must be at
             least this long).
         cell_kwargs: extra cell arguments, e.g. {"nonlinearity": "relu"} or {"num_heads": 2}.
+        ar_lags: L, in direct mode, the last L (shifted) context values also reach the outputs
+            through a linear map (an autoregressive skip around the recurrent network, as in
+            LSTNet, Lai et al. 2018); 0 = none. The window must be at least L long.
+        ensemble: networks trained side by side and averaged (1 = a single :class:`Forecaster`;
+            more needs :class:`ForecasterEnsemble`, see :func:`build_forecaster`).
     """
 
     horizon: int
@@ -90,6 +101,8 @@ class ForecasterConfig:
     reference: str = "last"
     season: int = 1
     cell_kwargs: dict[str, Any] = field(default_factory=dict)
+    ar_lags: int = 0
+    ensemble: int = 1
 
     def __post_init__(self) -> None:
         self.quantiles = tuple(self.quantiles)
@@ -106,6 +119,12 @@ class ForecasterConfig:
         check_choice("reference", self.reference, REFERENCES)
         check_int("season", self.season, 1)
         check_cell_kwargs("cell_kwargs", self.cell_kwargs)
+        check_int("ar_lags", self.ar_lags, 0)
+        check_int("ensemble", self.ensemble, 1)
+        if self.mode == "recursive" and self.ar_lags:
+            raise ValueError(
+                f"ar_lags={self.ar_lags} is the direct mode's linear skip; use mode='direct' or ar_lags=0"
+            )
         if self.mode == "recursive" and self.num_covariates:
             raise ValueError(
                 f"mode='recursive' feeds its predictions back but cannot predict the {self.num_covariates} "
@@ -142,6 +161,11 @@ class Forecaster(nn.Module):
 
     def __init__(self, config: ForecasterConfig) -> None:
         super().__init__()
+        if config.ensemble != 1:
+            raise ValueError(
+                f"Forecaster is one network but config.ensemble is {config.ensemble}; use "
+                f"ForecasterEnsemble (or build_forecaster) for an ensemble"
+            )
         self.config = config
         c = config
         self.embedding = (
@@ -156,6 +180,7 @@ class Forecaster(nn.Module):
         if c.mode == "direct":
             head_in = self.rnn.output_size + c.horizon * c.num_future_covariates + c.series_embedding_dim
             self.head = nn.Linear(head_in, c.horizon * c.num_outputs)
+            self.autoregressive = nn.Linear(c.ar_lags, c.horizon * c.num_outputs) if c.ar_lags else None
         else:
             self.head = nn.Linear(self.rnn.output_size, c.num_outputs)
 
@@ -206,6 +231,11 @@ class Forecaster(nn.Module):
         self._check_inputs(context, covariates, future, series)
         c = self.config
         width = context.shape[1]
+        if width < c.ar_lags:
+            raise ValueError(
+                f"ar_lags={c.ar_lags} needs a window of at least {c.ar_lags} steps, got {width}; "
+                f"use a longer window or fewer lags"
+            )
         if c.reference == "season" and width < c.season:
             raise ValueError(
                 f"reference='season' needs a window of at least one season ({c.season} steps), got {width}; "
@@ -223,7 +253,10 @@ class Forecaster(nn.Module):
                 summary.append(future[:, width:].flatten(1))  # (B, H*Cf)
             if embedded is not None:
                 summary.append(embedded)
-            y = self._ordered(self.head(torch.cat(summary, dim=-1)).view(-1, c.horizon, c.num_outputs))  # (B, H, Q)
+            raw = self.head(torch.cat(summary, dim=-1))  # (B, H*Q)
+            if self.autoregressive is not None:
+                raw = raw + self.autoregressive((context - shift)[:, width - c.ar_lags :])  # (B, H*Q): linear in y
+            y = self._ordered(raw.view(-1, c.horizon, c.num_outputs))  # (B, H, Q)
             return y + self._direct_reference(context, shift).unsqueeze(-1)
         if teacher is not None:
             return self._teacher_forced(context, teacher, future_next, embedded, shift)
@@ -290,16 +323,20 @@ class Forecaster(nn.Module):
             values.append(step[:, c.point_index])
         return torch.stack(forecasts, dim=1)  # (B, H, Q)
 
+    def member_forecasts(self, *inputs: Tensor | None, teacher: Tensor | None = None) -> Tensor:
+        """The forecast of each network, (E, B, H, Q) with E = 1 here (see :class:`ForecasterEnsemble`)."""
+        return self(*inputs, teacher=teacher).unsqueeze(0)
+
     def point(self, forecast: Tensor) -> Tensor:
         """The point forecast (B, H) of an output (B, H, Q)."""
         return forecast[..., self.config.point_index]
 
     def loss(self, forecast: Tensor, target: Tensor) -> Tensor:
-        """Mean squared error (point) or mean pinball loss (quantiles) of (B, H, Q) against (B, H)."""
+        """Mean squared error (point) or mean pinball loss (quantiles) of (..., B, H, Q) against (B, H)."""
         if not self.config.quantiles:
             return torch.mean((forecast[..., 0] - target) ** 2)
         levels = forecast.new_tensor(self.config.quantiles)  # (Q,)
-        error = target.unsqueeze(-1) - forecast  # (B, H, Q)
+        error = target.unsqueeze(-1) - forecast  # (..., B, H, Q)
         return torch.mean(torch.maximum(levels * error, (levels - 1) * error))  # pinball: max(q e, (q-1) e)
 
     @torch.no_grad()
@@ -317,3 +354,37 @@ class Forecaster(nn.Module):
             return self(context, covariates, future, series)
         finally:
             self.train(was_training)
+
+
+class ForecasterEnsemble(Forecaster):
+    """``config.ensemble`` independent :class:`Forecaster` networks whose forecasts are averaged.
+
+    ``forward`` returns the members' mean forecast (B, H, Q); :meth:`member_forecasts` returns
+    every member's (E, B, H, Q). Train on ``loss(member_forecasts(...), target)``: the mean of the
+    members' own losses, so each member learns as if alone (same batches, its own initial weights).
+    """
+
+    def __init__(self, config: ForecasterConfig) -> None:
+        nn.Module.__init__(self)
+        if config.ensemble < 2:
+            raise ValueError(f"ForecasterEnsemble needs config.ensemble >= 2, got {config.ensemble}; use Forecaster")
+        self.config = config
+        self.members = nn.ModuleList(Forecaster(replace(config, ensemble=1)) for _ in range(config.ensemble))
+
+    def member_forecasts(self, *inputs: Tensor | None, teacher: Tensor | None = None) -> Tensor:
+        return torch.stack([member(*inputs, teacher=teacher) for member in self.members])  # (E, B, H, Q)
+
+    def forward(
+        self,
+        context: Tensor,
+        covariates: Tensor | None = None,
+        future: Tensor | None = None,
+        series: Tensor | None = None,
+        teacher: Tensor | None = None,
+    ) -> Tensor:
+        return self.member_forecasts(context, covariates, future, series, teacher=teacher).mean(dim=0)  # (B, H, Q)
+
+
+def build_forecaster(config: ForecasterConfig) -> Forecaster:
+    """A :class:`Forecaster`, or a :class:`ForecasterEnsemble` when ``config.ensemble`` > 1."""
+    return ForecasterEnsemble(config) if config.ensemble > 1 else Forecaster(config)

@@ -45,7 +45,7 @@ from rnnkit.forecasting.backtest import (
     rolling_origins,
 )
 from rnnkit.forecasting.baselines import BASELINES, make_baseline
-from rnnkit.models.forecaster import MODES, Forecaster, ForecasterConfig
+from rnnkit.models.forecaster import MODES, Forecaster, ForecasterConfig, build_forecaster
 from rnnkit.training import TrainConfig, fit, load_model, save_model
 from rnnkit.training.objectives import Objective, StepOutput
 
@@ -68,8 +68,9 @@ class ForecastConfig:
     Attributes:
         horizon: H, steps forecast from each origin.
         window: W, past steps the network reads (at least one seasonal cycle is a good start).
-        cell, hidden_size, num_layers, dropout, mode, quantiles, relative_to_last, cell_kwargs:
-            the :class:`~rnnkit.models.forecaster.ForecasterConfig` of the network.
+        cell, hidden_size, num_layers, dropout, mode, quantiles, reference, cell_kwargs, ar_lags, ensemble:
+            the :class:`~rnnkit.models.forecaster.ForecasterConfig` of the network (``ensemble``
+            networks trained side by side and averaged).
         scaler: "standard", "minmax" or "none", per series, fit on the training part.
         log: take the log of the target first (multiplicative series such as AirPassengers).
         calendar: feed the position in the seasonal cycle (month of year...) as a known-future
@@ -100,6 +101,8 @@ class ForecastConfig:
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
     reference: str = "season"
     cell_kwargs: dict[str, Any] = field(default_factory=dict)
+    ar_lags: int = 0
+    ensemble: int = 1
     scaler: str = "standard"
     log: bool = False
     calendar: bool = False
@@ -165,6 +168,8 @@ class ForecastConfig:
             reference=self.reference,
             season=season,
             cell_kwargs=dict(self.cell_kwargs),
+            ar_lags=self.ar_lags,
+            ensemble=self.ensemble,
         )
 
     def train_config(self, has_validation: bool) -> TrainConfig:
@@ -189,15 +194,18 @@ class ForecastConfig:
 class ForecastObjective(Objective):
     """Loss of a :class:`Forecaster` on a window batch (a mapping of tensors, see :meth:`ForecastTask.batch`).
 
-    Recursive models are trained with teacher forcing (the true values fed back). Metric: ``mae``
-    of the point forecast in scaled units.
+    Recursive models are trained with teacher forcing (the true values fed back); the members of
+    an ensemble each on their own loss. Metric: ``mae`` of the (averaged) point forecast in scaled
+    units.
     """
 
     def step(self, model: nn.Module, batch: Any, state: Any = None) -> StepOutput:
         teacher = batch["target"] if model.config.mode == "recursive" else None
-        forecast = model(batch["context"], batch["covariates"], batch["future"], batch["series"], teacher=teacher)
-        loss = model.loss(forecast, batch["target"])
-        mae = torch.mean(torch.abs(model.point(forecast) - batch["target"]))
+        members = model.member_forecasts(
+            batch["context"], batch["covariates"], batch["future"], batch["series"], teacher=teacher
+        )  # (E, B, H, Q)
+        loss = model.loss(members, batch["target"])  # each member on its own loss
+        mae = torch.mean(torch.abs(model.point(members.mean(dim=0)) - batch["target"]))  # of the averaged forecast
         return StepOutput(loss, {"mae": mae.detach()}, int(batch["target"].shape[0]))
 
     def predict(self, model: nn.Module, batch: Any) -> Tensor:
@@ -260,6 +268,11 @@ class ForecastTask:
             train = [s.head(self.split.train_end(len(s))) for s in data]
             target_scaler = Scaler(config.scaler, log=config.log).fit([s.values for s in train])
             covariate_scaler = Scaler("standard", per_series=False).fit([s.covariates for s in train])
+            if config.window < config.ar_lags:
+                raise ValueError(
+                    f"ar_lags={config.ar_lags} needs a window of at least {config.ar_lags} steps, got "
+                    f"{config.window}; use a longer window or fewer lags"
+                )
             if config.reference == "season" and config.window < self.season:
                 raise ValueError(
                     f"reference='season' needs a window of at least one season ({self.season} steps), got "
@@ -273,7 +286,7 @@ class ForecastTask:
             )
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(config.seed)  # the initial weights depend on the seed only
-                model = Forecaster(model_config)
+                model = build_forecaster(model_config)
         else:
             for s in data:
                 if len(s) < config.window:
