@@ -15,7 +15,7 @@ from rnnkit.data.tokenizers import CharTokenizer, WordTokenizer
 from rnnkit.data.vocab import Vocab
 from rnnkit.errors import CheckpointError, DataError, RnnkitError
 from rnnkit.layers import GRU, LSTM, RNN, build_layer
-from rnnkit.models.forecaster import Forecaster, ForecasterConfig
+from rnnkit.models.forecaster import Forecaster, ForecasterConfig, ForecasterEnsemble, build_forecaster
 from rnnkit.models import (
     ConditionalGenerator,
     ConditionalGeneratorConfig,
@@ -93,6 +93,8 @@ __all__ = [
     "load_model",
     "Forecaster",
     "ForecasterConfig",
+    "ForecasterEnsemble",
+    "build_forecaster",
     "SequenceClassifier",
     "SequenceClassifierConfig",
     "SequenceTagger",
