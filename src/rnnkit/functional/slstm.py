@@ -49,36 +49,33 @@ def head_recurrent_matrices(weight_hh: Tensor, num_heads: int) -> Tensor:
     return weight_hh.view(4, num_heads, DH, DH).permute(1, 3, 0, 2).reshape(num_heads, DH, four_h // num_heads)
 
 
-def to_heads(x: Tensor, num_heads: int) -> Tensor:
-    """(..., B, H) -> (..., NH, B, DH), a contiguous copy (the fused loops' head-major layout)."""
-    *lead, B, H = x.shape
-    return x.reshape(*lead, B, num_heads, H // num_heads).transpose(-3, -2).contiguous()
-
-
-def from_heads(x: Tensor) -> Tensor:
-    """(..., NH, B, DH) -> (..., B, NH*DH), a contiguous copy (inverse of :func:`to_heads`)."""
-    *lead, NH, B, DH = x.shape
-    return x.transpose(-3, -2).reshape(*lead, B, NH * DH)
+def gates_to_heads(weight: Tensor, num_heads: int) -> Tensor:
+    """Reorder the rows of a gate-major (4H, ...) parameter from (gate, head, unit) to (head, gate,
+    unit), the column order of the fused function's pre-activations."""
+    shape = weight.shape
+    return weight.reshape(4, num_heads, shape[0] // 4 // num_heads, *shape[1:]).transpose(0, 1).reshape(shape)
 
 
 def forward_steps(
     pre: Tensor, R2: Tensor, act: Tensor, hs: Tensor, cs: Tensor, ns: Tensor, ms: Tensor, exp_forget: bool
 ) -> Tensor:
-    """The forward time loop, in place, head-major: fills ``act`` (T, NH, B, 4, DH) with i', f', s, o
-    and the states ``hs, cs, ns, ms`` (T+1, NH, B, 1, DH) from index 1 on; returns log f
-    (T, NH, B, 1, DH) for the sigmoid gate (an empty tensor for the exp gate). ``pre``
-    (T, NH, B, 4, DH) and ``R2`` (NH, DH, 4 DH) have their z entries doubled."""
-    T, NH, B, _, DH = act.shape
-    # per-step views made once (C++ unbind), so that the loop only runs the math
-    pre_steps, a_flat = pre.view(T, NH, B, 4 * DH).unbind(0), act.view(T, NH, B, 4 * DH).unbind(0)
-    i_act, f_act = act[:, :, :, 0:1].unbind(0), act[:, :, :, 1:2].unbind(0)  # (NH, B, 1, DH) each
+    """The forward time loop, in place: fills ``act`` (T, B, NH, 4, DH) with i', f', s, o and the
+    states ``hs, cs, ns, ms`` (T+1, B, NH, 1, DH) from index 1 on; returns log f (T, B, NH, 1, DH)
+    for the sigmoid gate (an empty tensor for the exp gate). ``pre`` (T, B, NH, 4, DH) and ``R2``
+    (NH, DH, 4 DH) have their z entries doubled."""
+    T, B, NH, _, DH = act.shape
+    # per-step views made once (C++ unbind), so that the loop only runs the math; the matmul
+    # operands are (NH, B, .) views of the (B, NH, .) buffers
+    pre_steps = pre.view(T, B, NH, 4 * DH).transpose(1, 2).unbind(0)  # (NH, B, 4 DH)
+    a_flat = act.view(T, B, NH, 4 * DH).transpose(1, 2).unbind(0)
+    i_act, f_act = act[:, :, :, 0:1].unbind(0), act[:, :, :, 1:2].unbind(0)  # (B, NH, 1, DH) each
     s_act, o_act = act[:, :, :, 2:3].unbind(0), act[:, :, :, 3:4].unbind(0)
-    if_act, zo_act = act[:, :, :, :2].unbind(0), act[:, :, :, 2:].unbind(0)  # (NH, B, 2, DH)
-    h_flat = hs.view(T + 1, NH, B, DH).unbind(0)  # (NH, B, DH) for the per-head matmul
+    if_act, zo_act = act[:, :, :, :2].unbind(0), act[:, :, :, 2:].unbind(0)  # (B, NH, 2, DH)
+    h_flat = hs.view(T + 1, B, NH, DH).transpose(1, 2).unbind(0)  # (NH, B, DH) for the per-head matmul
     h_steps, c_steps, n_steps, m_steps = hs.unbind(0), cs.unbind(0), ns.unbind(0), ms.unbind(0)
     log_fs: list[Tensor] = []
     for t in range(T):
-        i, f, s, o, m = i_act[t], f_act[t], s_act[t], o_act[t], m_steps[t + 1]  # (NH, B, 1, DH) each
+        i, f, s, o, m = i_act[t], f_act[t], s_act[t], o_act[t], m_steps[t + 1]  # (B, NH, 1, DH) each
         torch.baddbmm(pre_steps[t], h_flat[t], R2, out=a_flat[t])  # W x + R h + b  (NH, B, 4 DH)
         if exp_forget:
             f.add_(m_steps[t])  # m_{t-1} + log f, log f = f~
@@ -108,22 +105,22 @@ def backward_steps(
     from_h: Tensor,
     R_t: Tensor,
 ) -> Tensor:
-    """The backward time loop, head-major: fills ``d_act`` (T, NH, B, 4, DH) (d loss / d
-    pre-activations) and leaves d loss / d (c_0, n_0) in ``dcn`` (NH, B, 2, DH, zeros on entry);
-    returns d loss / d h_0 (NH, B, DH).
+    """The backward time loop: fills ``d_act`` (T, B, NH, 4, DH) (d loss / d pre-activations) and
+    leaves d loss / d (c_0, n_0) in ``dcn`` (B, NH, 2, DH, zeros on entry); returns d loss / d h_0
+    (B, NH, 1, DH).
 
-    ``d_h_out`` (T, NH, B, DH) and ``d_cn_out`` (T, NH, B, 2, DH) or None are the incoming
-    gradients of the outputs; ``f`` (T, NH, B, 1, DH) the stabilized forget gates; ``to_cn``
+    ``d_h_out`` (T, B, NH, DH) and ``d_cn_out`` (T, B, NH, 2, DH) or None are the incoming
+    gradients of the outputs; ``f`` (T, B, NH, 1, DH) the stabilized forget gates; ``to_cn``
     (..., 2, DH), ``from_c`` (..., 3, DH), ``from_n`` (..., 2, DH), ``from_h`` (..., 1, DH) the local
     derivatives (see :meth:`SLSTMSequence.backward`); ``R_t`` (NH, 4 DH, DH)."""
-    T, NH, B, _, DH = d_act.shape
-    dc, dn = dcn[:, :, :1], dcn[:, :, 1:]  # (NH, B, 1, DH)
-    dh = d_act.new_empty(NH, B, 1, DH)  # d loss / d h_t
-    dh_flat = dh.view(NH, B, DH)
-    d_flat = d_act.view(T, NH, B, 4 * DH).unbind(0)
+    T, B, NH, _, DH = d_act.shape
+    dc, dn = dcn[:, :, :1], dcn[:, :, 1:]  # (B, NH, 1, DH)
+    dh = d_act.new_empty(B, NH, 1, DH)  # d loss / d h_t
+    dh_flat = dh.view(B, NH, DH).transpose(0, 1)  # (NH, B, DH) for the per-head matmul
+    d_flat = d_act.view(T, B, NH, 4 * DH).transpose(1, 2).unbind(0)  # (NH, B, 4 DH)
     d_ifz, d_if = d_act[:, :, :, :3].unbind(0), d_act[:, :, :, :2].unbind(0)
     d_o = d_act[:, :, :, 3:].unbind(0)
-    d_h_steps, f_steps = d_h_out.unbind(0), f.unbind(0)
+    d_h_steps, f_steps = d_h_out.transpose(1, 2).unbind(0), f.unbind(0)  # (NH, B, DH), (B, NH, 1, DH)
     to_cn_s, from_c_s, from_n_s, from_h_s = to_cn.unbind(0), from_c.unbind(0), from_n.unbind(0), from_h.unbind(0)
     d_cn_steps: list[Tensor] = [] if d_cn_out is None else d_cn_out.unbind(0)
     if T > 0:
@@ -140,7 +137,7 @@ def backward_steps(
             torch.baddbmm(d_h_steps[t - 1], d_flat[t], R_t, out=dh_flat)  # d h_{t-1}
         else:
             torch.bmm(d_flat[t], R_t, out=dh_flat)  # d h_0
-    return dh_flat
+    return dh
 
 
 @functools.cache
@@ -165,20 +162,22 @@ class SLSTMSequence(torch.autograd.Function):
     """``hs, cs, ns, ms = SLSTMSequence.apply(pre_x, weight_hh, h0, c0, n0, m0, num_heads, exp_forget,
     scripted)``.
 
-    Args: pre_x (T, B, 4H) input projections with the bias; weight_hh (4H, DH) the compact
+    Args: pre_x (T, B, 4H) input projections with the bias, columns in head-major order (head,
+    gate, unit) (:func:`gates_to_heads` of the parameters); weight_hh (4H, DH) the compact
     block-diagonal recurrent weights (:mod:`rnnkit.cells.slstm`); h0, c0, n0, m0 (B, H) the initial
     state; num_heads NH; exp_forget: True for the exponential forget gate; scripted: run the time
     loops compiled by TorchScript (same ops, same numbers). Returns the states after each step,
     each (T, B, H); ``ms`` is not differentiable.
 
-    Speed notes (measured on CPU): inside, everything is head-major ((NH, B, ., DH) per step) so the
-    recurrent matmul is one batched matmul over heads ((NH, B, DH) @ (NH, DH, 4 DH)): a quarter of
-    a dense (H, 4H) matmul's work at 4 heads, and 2-4x faster at hidden 128-256; ``tanh(z~)`` is
-    computed as ``2 sigmoid(2 z~) - 1`` (the z entries of ``pre_x`` and R are doubled, which is
-    exact), sharing one sigmoid call with the output gate (torch's CPU tanh is several times
-    slower than its sigmoid); the pre-activation buffer is turned into the gates in place; nothing
-    is multiplied by a Python number inside the loop (torch wraps it into a new tensor at every
-    call; the factor 2 of ``z = 2 s - 1`` goes through ``addcmul``'s ``value=``).
+    Speed notes (measured on CPU): buffers are (T, B, NH, ., DH), so the recurrent matmul is one
+    batched matmul over heads on (NH, B, .) views ((NH, B, DH) @ (NH, DH, 4 DH)): a quarter of a
+    dense (H, 4H) matmul's work at 4 heads, and 2-4x faster at hidden 128-256, while the inputs,
+    outputs and gradients keep their layout (no permuted copies of whole sequences);
+    ``tanh(z~)`` is computed as ``2 sigmoid(2 z~) - 1`` (the z entries of ``pre_x`` and R are
+    doubled, which is exact), sharing one sigmoid call with the output gate (torch's CPU tanh is
+    several times slower than its sigmoid); the pre-activation buffer is turned into the gates in
+    place; nothing is multiplied by a Python number inside the loop (torch wraps it into a new
+    tensor at every call; the factor 2 of ``z = 2 s - 1`` goes through ``addcmul``'s ``value=``).
     """
 
     @staticmethod
@@ -195,21 +194,22 @@ class SLSTMSequence(torch.autograd.Function):
         scripted: bool,
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         T, B, four_h = pre_x.shape
-        NH, DH = num_heads, four_h // 4 // num_heads
-        pre = pre_x.view(T, B, 4, NH, DH).permute(0, 3, 1, 2, 4).contiguous()  # (T, NH, B, 4, DH)
+        H = four_h // 4
+        NH, DH = num_heads, H // num_heads
+        pre = pre_x.reshape(T, B, NH, 4, DH).clone()  # (T, B, NH, 4, DH)
         pre[:, :, :, 2] *= 2  # 2 z~ (exact)
         R = head_recurrent_matrices(weight_hh, NH)  # (NH, DH, 4 DH)
         R2 = R.clone()
         R2.view(NH, DH, 4, DH)[:, :, 2] *= 2
-        act = pre_x.new_empty(T, NH, B, 4, DH)  # W x + R h + b, then in place i', f', s, o
-        hs, cs, ns, ms = (pre_x.new_empty(T + 1, NH, B, 1, DH) for _ in range(4))  # states 0 .. T
+        act = pre_x.new_empty(T, B, NH, 4, DH)  # W x + R h + b, then in place i', f', s, o
+        hs, cs, ns, ms = (pre_x.new_empty(T + 1, B, NH, 1, DH) for _ in range(4))  # states 0 .. T
         for states, initial in zip((hs, cs, ns, ms), (h0, c0, n0, m0), strict=True):
-            states[0, :, :, 0] = to_heads(initial, NH)
+            states[0, :, :, 0] = initial.reshape(B, NH, DH)
         forward_loop, _ = step_loops(scripted)
-        log_f_all = forward_loop(pre, R2, act, hs, cs, ns, ms, exp_forget)  # (T, NH, B, 1, DH), sigmoid gate
+        log_f_all = forward_loop(pre, R2, act, hs, cs, ns, ms, exp_forget)  # (T, B, NH, 1, DH), sigmoid gate
         ctx.save_for_backward(act, log_f_all, hs, cs, ns, R)
         ctx.exp_forget, ctx.scripted = exp_forget, scripted
-        outputs = tuple(from_heads(s[1:, :, :, 0]) for s in (hs, cs, ns, ms))  # (T, B, H) each
+        outputs = tuple(s[1:].view(T, B, H) for s in (hs, cs, ns, ms))  # (T, B, H) each
         ctx.mark_non_differentiable(outputs[3])
         ctx.set_materialize_grads(False)
         return outputs
@@ -220,38 +220,38 @@ class SLSTMSequence(torch.autograd.Function):
         ctx: Any, d_hs: Tensor | None, d_cs: Tensor | None, d_ns: Tensor | None, _d_ms: Tensor | None
     ) -> tuple[Tensor | None, ...]:
         act, log_f, hs, cs, ns, R = ctx.saved_tensors
-        T, NH, B, _, DH = act.shape
-        i, f, s, o = act.split(1, dim=3)  # (T, NH, B, 1, DH) each
+        T, B, NH, _, DH = act.shape
+        i, f, s, o = act.split(1, dim=3)  # (T, B, NH, 1, DH) each
         z = 2 * s - 1  # tanh(z~)
-        h, c, n, c_prev, n_prev = hs[1:], cs[1:], ns[1:], cs[:-1], ns[:-1]  # (T, NH, B, 1, DH)
+        h, c, n, c_prev, n_prev = hs[1:], cs[1:], ns[1:], cs[:-1], ns[:-1]  # (T, B, NH, 1, DH)
         # d log f / d f~: sigmoid(-f~) = -expm1(log f) for the sigmoid gate, 1 for the exp gate
-        f_chain = f if ctx.exp_forget else f * -torch.expm1(log_f)  # (T, NH, B, 1, DH)
+        f_chain = f if ctx.exp_forget else f * -torch.expm1(log_f)  # (T, B, NH, 1, DH)
         # local derivatives for all steps at once; dc, dn in the loop are the totals at step t
-        to_cn = torch.cat((o / n, -h / n), dim=3)  # d(c, n) / dh  (T, NH, B, 2, DH)
+        to_cn = torch.cat((o / n, -h / n), dim=3)  # d(c, n) / dh  (T, B, NH, 2, DH)
         from_c = torch.cat((z * i, c_prev * f_chain, i * (1 - z * z)), dim=3)  # d(i~, f~, z~) / dc
-        from_n = torch.cat((i, n_prev * f_chain), dim=3)  # d(i~, f~) / dn  (T, NH, B, 2, DH)
-        from_h = h * (1 - o)  # d o~ / dh  (T, NH, B, 1, DH)
+        from_n = torch.cat((i, n_prev * f_chain), dim=3)  # d(i~, f~) / dn  (T, B, NH, 2, DH)
+        from_h = h * (1 - o)  # d o~ / dh  (T, B, NH, 1, DH)
         d_cn_out = None
         if d_cs is not None or d_ns is not None:
-            zeros = act.new_zeros(T, NH, B, DH)
-            d_c, d_n = (zeros if d is None else to_heads(d, NH) for d in (d_cs, d_ns))
-            d_cn_out = torch.stack((d_c, d_n), dim=3)  # (T, NH, B, 2, DH)
-        d_h_out = act.new_zeros(T, NH, B, DH) if d_hs is None else to_heads(d_hs, NH)
+            zeros = act.new_zeros(T, B, NH, DH)
+            d_c, d_n = (zeros if d is None else d.reshape(T, B, NH, DH) for d in (d_cs, d_ns))
+            d_cn_out = torch.stack((d_c, d_n), dim=3)  # (T, B, NH, 2, DH)
+        d_h_out = act.new_zeros(T, B, NH, DH) if d_hs is None else d_hs.reshape(T, B, NH, DH)
 
-        d_act = act.new_empty(T, NH, B, 4, DH)  # d loss / d pre-activations
-        dcn = act.new_zeros(NH, B, 2, DH)  # d loss / d (c_t, n_t), at the end d (c_0, n_0)
+        d_act = act.new_empty(T, B, NH, 4, DH)  # d loss / d pre-activations
+        dcn = act.new_zeros(B, NH, 2, DH)  # d loss / d (c_t, n_t), at the end d (c_0, n_0)
         _, backward_loop = step_loops(ctx.scripted)
         R_t = R.transpose(1, 2).contiguous()  # (NH, 4 DH, DH)
         dh0 = backward_loop(d_act, dcn, d_h_out, d_cn_out, f, to_cn, from_c, from_n, from_h, R_t)
-        d_pre = d_act.permute(0, 2, 3, 1, 4).reshape(T, B, 4 * NH * DH)  # back to (gate, head, unit)
         d_weight_hh = None
         if ctx.needs_input_grad[1]:
-            h_prev = hs[:-1].view(T, NH, B, DH).transpose(0, 1).reshape(NH, T * B, DH)
-            d_heads = d_act.view(T, NH, B, 4 * DH).transpose(0, 1).reshape(NH, T * B, 4 * DH)
+            h_prev = hs[:-1].view(T * B, NH, DH).transpose(0, 1)  # (NH, T*B, DH)
+            d_heads = d_act.view(T * B, NH, 4 * DH).transpose(0, 1)  # (NH, T*B, 4 DH)
             d_R = h_prev.transpose(1, 2) @ d_heads  # (NH, DH, 4 DH): the diagonal blocks only
             d_weight_hh = d_R.view(NH, DH, 4, DH).permute(2, 0, 3, 1).reshape(4 * NH * DH, DH)
-        d_h0, d_c0, d_n0 = from_heads(dh0), from_heads(dcn[:, :, 0]), from_heads(dcn[:, :, 1])
-        return d_pre, d_weight_hh, d_h0, d_c0, d_n0, None, None, None, None
+        H = NH * DH
+        d_h0, d_c0, d_n0 = dh0.view(B, H), dcn[:, :, 0].reshape(B, H), dcn[:, :, 1].reshape(B, H)
+        return d_act.view(T, B, 4 * H), d_weight_hh, d_h0, d_c0, d_n0, None, None, None, None
 
 
 def slstm_sequence(
@@ -269,7 +269,9 @@ def slstm_sequence(
     ``scripted``: run the time loops compiled by TorchScript (default) or as Python; same numbers.
     Returns hs, cs, ns, ms (T, B, H): the state after each step (the last one is the final state).
     """
-    pre_x = F.linear(x, weight_ih, bias)  # all steps' input projections in one matmul  (T, B, 4H)
+    # all steps' input projections in one matmul, columns head-major  (T, B, 4H)
+    bias_heads = None if bias is None else gates_to_heads(bias, num_heads)
+    pre_x = F.linear(x, gates_to_heads(weight_ih, num_heads), bias_heads)
     h0, c0, n0, m0 = state
     return SLSTMSequence.apply(
         pre_x.contiguous(), weight_hh, h0, c0, n0, m0.detach(), num_heads, forget_gate == "exp", scripted
