@@ -8,12 +8,14 @@ Protocol (issue 7):
   model, 30 rolling origins); RMSE, MAE.
 
 Each network runs with 3 seeds (mean +/- sd) and its fit time in seconds (training loop only);
-baselines are deterministic and fit once. Hyperparameters were chosen on a validation period
-inside the training data (``--holdout val``: 1959 for AirPassengers, 1949-1978 for sunspots),
-never on the test years.
+baselines are deterministic and fit once. Hyperparameters were chosen on validation periods
+inside the training data, never on the test years: three folds each (AirPassengers 1957, 1958,
+1959; sunspots 1889-1918, 1919-1948, 1949-1978), each trained on what precedes it;
+``--holdout val`` scores the last fold (see docs/benchmarks.md for the table of that search).
 
     .venv/bin/python benchmarks/forecast.py                      # full table (markdown on stdout)
     .venv/bin/python benchmarks/forecast.py --cells lstm --seeds 1 --holdout val
+    .venv/bin/python benchmarks/forecast.py --only sunspots-rolling   # without the slow one-shot networks
 """
 
 from __future__ import annotations
