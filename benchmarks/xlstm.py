@@ -11,8 +11,10 @@
    once (each takes minutes on a small CPU, and the parallel form needs ~10 GB at T = 4096; it is
    skipped when the machine has less memory available).
 2. sLSTM against LSTM at equal hidden size (batch 16, 256 steps, input = hidden = 128, 256, 512):
-   ``rnnkit.sLSTM`` (fused whole-sequence autograd function) and its reference path (the cell in
-   the time loop), as ratios to ``torch.nn.LSTM`` and ``rnnkit.LSTM`` of the same size.
+   ``rnnkit.sLSTM`` (fused whole-sequence autograd function, time loops compiled by TorchScript),
+   the same function with its time loops run as Python (``scripted=False``), and the reference
+   path (the cell in the time loop), as ratios to ``torch.nn.LSTM`` and ``rnnkit.LSTM`` of the
+   same size.
 
 Times are CPU seconds of this process (``time.process_time``, one intra-op thread), the minimum
 over the repeats with the variants timed round-robin after a warm-up: on a machine shared with
@@ -212,13 +214,33 @@ def mlstm_table(
     return rows
 
 
+class PythonLoopSLSTM(torch.nn.Module):
+    """A one-layer ``rnnkit.sLSTM``'s fused function with its time loops run as Python."""
+
+    def __init__(self, layer: torch.nn.Module) -> None:
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
+        from rnnkit.functional.slstm import slstm_sequence
+
+        layer = self.layer
+        zeros = x.new_zeros(x.shape[1], layer.hidden_size)
+        state = (zeros, zeros, zeros, torch.full_like(zeros, -math.inf))
+        hs = slstm_sequence(
+            x, state, layer.weight_ih_l0, layer.weight_hh_l0, layer.bias_l0, layer.num_heads, scripted=False
+        )
+        return hs[0], None
+
+
 def slstm_table(sizes: list[int], repeats: int) -> list[str]:
     import rnnkit
 
     batch, steps = 16, 256
     rows = [
-        "| hidden | pass | torch.nn.LSTM (ms) | rnnkit.LSTM / torch | sLSTM fused / torch.nn.LSTM | sLSTM fused / rnnkit.LSTM | sLSTM reference / torch.nn.LSTM |",
-        "|---|---|---|---|---|---|---|",
+        "| hidden | pass | torch.nn.LSTM (ms) | rnnkit.LSTM / torch | sLSTM fused / torch.nn.LSTM | "
+        "sLSTM fused / rnnkit.LSTM | fused, Python loops / torch.nn.LSTM | sLSTM reference / torch.nn.LSTM |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for H in sizes:
         torch.manual_seed(0)
@@ -228,6 +250,7 @@ def slstm_table(sizes: list[int], repeats: int) -> list[str]:
             "fused": rnnkit.sLSTM(H, H),
             "reference": rnnkit.sLSTM(H, H, backend="reference"),
         }
+        layers["python_loops"] = PythonLoopSLSTM(layers["fused"])
         x = torch.randn(steps, batch, H)
         x_grad = x.clone().requires_grad_()
 
@@ -252,7 +275,7 @@ def slstm_table(sizes: list[int], repeats: int) -> list[str]:
             rows.append(
                 f"| {H} | {label} | {t['torch'] * 1e3:.1f} | {t['rnnkit_lstm'] / t['torch']:.2f} | "
                 f"{t['fused'] / t['torch']:.2f} | {t['fused'] / t['rnnkit_lstm']:.2f} | "
-                f"{t['reference'] / t['torch']:.2f} |"
+                f"{t['python_loops'] / t['torch']:.2f} | {t['reference'] / t['torch']:.2f} |"
             )
             print(rows[-1], file=sys.stderr, flush=True)
     return rows
