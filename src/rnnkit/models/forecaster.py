@@ -173,8 +173,9 @@ class Forecaster(nn.Module):
         )
         step_features = 1 + c.num_covariates + c.num_future_covariates + c.series_embedding_dim
         self.rnn = build_layer(
-            c.cell, step_features, c.hidden_size, num_layers=c.num_layers, dropout=c.dropout,
-            batch_first=True, **c.cell_kwargs,
+            c.cell, step_features, c.hidden_size, num_layers=c.num_layers, batch_first=True,
+            dropout=c.dropout if c.num_layers > 1 else 0.0,  # between stacked layers only
+            **c.cell_kwargs,
         )
         self.dropout = nn.Dropout(c.dropout)
         if c.mode == "direct":
