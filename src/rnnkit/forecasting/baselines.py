@@ -15,6 +15,7 @@ history's length, y_T its last value, m the season length and h = 1..H:
 
 from __future__ import annotations
 
+import abc
 import logging
 import warnings
 from collections.abc import Callable
@@ -41,7 +42,7 @@ def _check_history(history: np.ndarray, horizon: int, minimum: int, name: str) -
     return values
 
 
-class Baseline:
+class Baseline(abc.ABC):
     """Interface: ``fit(train)`` once, then ``forecast(history, horizon)`` as often as needed."""
 
     name = "baseline"
@@ -57,9 +58,9 @@ class Baseline:
         _check_history(train, 1, self.min_length, self.name)
         return self
 
+    @abc.abstractmethod
     def forecast(self, history: np.ndarray, horizon: int) -> np.ndarray:
         """Forecast the ``horizon`` steps after ``history`` (T,): (horizon,)."""
-        raise NotImplementedError
 
     def forecast_many(self, histories: list[np.ndarray], horizon: int) -> np.ndarray:
         """One forecast per history: (N, horizon)."""
