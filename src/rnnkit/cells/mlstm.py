@@ -26,14 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.cells.base import check_positive_int
-from rnnkit.cells.slstm import (
-    check_forget_gate,
-    check_step_input,
-    check_step_state,
-    log_forget,
-    resolve_num_heads,
-)
+from rnnkit.cells.slstm import HeadedCellBase, check_step_input, check_step_state, log_forget
 from rnnkit.functional.mlstm import mLSTMState, mlstm_recurrent_step, mlstm_zero_state
 
 
@@ -125,7 +118,7 @@ def init_mlstm_parameters(weight: Tensor, bias: Tensor | None, num_heads: int) -
             )
 
 
-class mLSTMCell(nn.Module):  # noqa: N801
+class mLSTMCell(HeadedCellBase):  # noqa: N801
     """One mLSTM step as a module: ``h_t, state_t = cell(x_t, state_{t-1})``.
 
     Args:
@@ -149,17 +142,7 @@ class mLSTMCell(nn.Module):  # noqa: N801
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        super().__init__()
-        check_positive_int("input_size", input_size)
-        check_positive_int("hidden_size", hidden_size)
-        check_forget_gate(forget_gate)
-        if not isinstance(bias, bool):
-            raise TypeError(f"bias must be True or False, got {bias!r}")
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.num_heads = resolve_num_heads(hidden_size, num_heads)
-        self.head_size = hidden_size // self.num_heads
-        self.forget_gate = forget_gate
+        super().__init__(input_size, hidden_size, num_heads, bias, forget_gate)
         factory = {"device": device, "dtype": dtype}
         rows = projection_size(hidden_size, self.num_heads)
         self.weight = nn.Parameter(torch.empty(rows, input_size, **factory))
@@ -168,13 +151,6 @@ class mLSTMCell(nn.Module):  # noqa: N801
 
     def reset_parameters(self) -> None:
         init_mlstm_parameters(self.weight, self.bias, self.num_heads)
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.input_size}, {self.hidden_size}, num_heads={self.num_heads}"
-            + ("" if self.bias is not None else ", bias=False")
-            + ("" if self.forget_gate == "sigmoid" else ", forget_gate='exp'")
-        )
 
     def forward(self, input: Tensor, state: mLSTMState | None = None) -> tuple[Tensor, mLSTMState]:
         check_step_input(input, self.input_size, self.weight.dtype)

@@ -129,7 +129,39 @@ def init_slstm_parameters(weight_ih: Tensor, weight_hh: Tensor, bias: Tensor | N
             bias[H : 2 * H] = torch.linspace(3.0, 6.0, H, dtype=bias.dtype)
 
 
-class sLSTMCell(nn.Module):  # noqa: N801
+class HeadedCellBase(nn.Module):
+    """What the sLSTM and mLSTM cells share: checked sizes, heads, forget-gate kind, repr.
+
+    Subclasses create their parameters (``self.bias`` None without a bias) after calling
+    ``super().__init__(input_size, hidden_size, num_heads, bias, forget_gate)``.
+    """
+
+    bias: nn.Parameter | None
+
+    def __init__(
+        self, input_size: int, hidden_size: int, num_heads: int | None, bias: bool, forget_gate: str
+    ) -> None:
+        super().__init__()
+        check_positive_int("input_size", input_size)
+        check_positive_int("hidden_size", hidden_size)
+        check_forget_gate(forget_gate)
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias must be True or False, got {bias!r}")
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_heads = resolve_num_heads(hidden_size, num_heads)
+        self.head_size = hidden_size // self.num_heads
+        self.forget_gate = forget_gate
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.input_size}, {self.hidden_size}, num_heads={self.num_heads}"
+            + ("" if self.bias is not None else ", bias=False")
+            + ("" if self.forget_gate == "sigmoid" else ", forget_gate='exp'")
+        )
+
+
+class sLSTMCell(HeadedCellBase):  # noqa: N801
     """One sLSTM step as a module: ``state_t = cell(x_t, state_{t-1})``; ``h_t = state_t.h``.
 
     Args:
@@ -153,18 +185,9 @@ class sLSTMCell(nn.Module):  # noqa: N801
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        super().__init__()
-        check_positive_int("input_size", input_size)
-        check_positive_int("hidden_size", hidden_size)
-        check_forget_gate(forget_gate)
-        if not isinstance(bias, bool):
-            raise TypeError(f"bias must be True or False, got {bias!r}")
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.num_heads = resolve_num_heads(hidden_size, num_heads)
-        self.forget_gate = forget_gate
+        super().__init__(input_size, hidden_size, num_heads, bias, forget_gate)
         factory = {"device": device, "dtype": dtype}
-        head_size = hidden_size // self.num_heads
+        head_size = self.head_size
         self.weight_ih = nn.Parameter(torch.empty(4 * hidden_size, input_size, **factory))
         self.weight_hh = nn.Parameter(torch.empty(4 * hidden_size, head_size, **factory))
         self.bias: nn.Parameter | None = (
@@ -174,13 +197,6 @@ class sLSTMCell(nn.Module):  # noqa: N801
 
     def reset_parameters(self) -> None:
         init_slstm_parameters(self.weight_ih, self.weight_hh, self.bias)
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.input_size}, {self.hidden_size}, num_heads={self.num_heads}"
-            + ("" if self.bias is not None else ", bias=False")
-            + ("" if self.forget_gate == "sigmoid" else ", forget_gate='exp'")
-        )
 
     def forward(self, input: Tensor, state: sLSTMState | None = None) -> sLSTMState:
         check_step_input(input, self.input_size, self.weight_ih.dtype)
