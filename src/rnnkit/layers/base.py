@@ -40,6 +40,7 @@ Optional hooks:
 
 from __future__ import annotations
 
+import abc
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -101,7 +102,7 @@ class LayerConfig:
         return 2 if self.bidirectional else 1
 
 
-class RecurrentLayer(nn.Module):
+class RecurrentLayer(nn.Module, abc.ABC):
     """Base of every rnnkit recurrent layer; see the module docstring for the subclass hooks.
 
     Call: ``output, state = layer(x, state=None, lengths=None)`` (``hx=`` is accepted as an
@@ -151,13 +152,15 @@ class RecurrentLayer(nn.Module):
         """Input features of stacked layer ``layer`` (F for layer 0, D * direction_size after)."""
         return self.input_size if layer == 0 else self.output_size
 
+    @abc.abstractmethod
     def _state_spec(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
-        raise NotImplementedError(f"{type(self).__name__} must implement _state_spec()")
+        """The state's entries: (name, per-direction trailing shape) each, e.g. (("h_0", (H,)),)."""
 
+    @abc.abstractmethod
     def _run_direction(
         self, layer: int, reverse: bool, x: Tensor, state: tuple[Tensor, ...], lengths: Tensor | None
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
-        raise NotImplementedError(f"{type(self).__name__} must implement _run_direction()")
+        """Run one stacked layer in one direction over time-major ``x`` (T, B, F_l) from ``state``."""
 
     def _pack_state(self, tensors: tuple[Tensor, ...]) -> State:
         return tensors[0] if len(tensors) == 1 else tensors
