@@ -58,6 +58,28 @@ def test_direct_season_reference_is_the_seasonal_naive_forecast():
         model(context[:, :2])
 
 
+@pytest.mark.parametrize("mode", ["direct", "recursive"])
+def test_given_reference_is_what_the_network_corrects(mode):
+    model = Forecaster(ForecasterConfig(horizon=3, mode=mode, reference="given", quantiles=(0.1, 0.5, 0.9))).double()
+    context = torch.randn(2, 5, dtype=torch.float64)
+    given = torch.randn(2, 3, dtype=torch.float64)
+    correction = model.eval()(context, reference=torch.zeros_like(given))  # (B, H, Q): the network's own part
+    if mode == "direct":
+        torch.testing.assert_close(model(context, reference=given), correction + given.unsqueeze(-1))
+    else:  # the roll-out feeds back reference + correction, so only step 1 and teacher forcing are additive
+        torch.testing.assert_close(model(context, reference=given)[:, 0], correction[:, 0] + given[:, :1])
+        teacher = torch.randn(2, 3, dtype=torch.float64)
+        zero = model(context, teacher=teacher, reference=torch.zeros_like(given))
+        torch.testing.assert_close(model(context, teacher=teacher, reference=given), zero + given.unsqueeze(-1))
+    torch.nn.init.zeros_(model.head.weight)
+    torch.nn.init.zeros_(model.head.bias)  # the network adds nothing: the forecast is the reference
+    torch.testing.assert_close(model(context, reference=given), given.unsqueeze(-1).expand(-1, -1, 3))
+    with pytest.raises(ValueError, match=r"reference='given' needs the reference forecast, shape \(B, H\) = \(2, 3\), got None"):
+        model(context)
+    with pytest.raises(ValueError, match="this model's reference is 'last'; build it with reference='given'"):
+        Forecaster(ForecasterConfig(horizon=3, mode=mode))(context, reference=given)
+
+
 def test_direct_head_reads_last_state_future_calendar_and_series():
     config = ForecasterConfig(horizon=4, hidden_size=5, num_covariates=2, num_future_covariates=3, num_series=3,
                               series_embedding_dim=2)

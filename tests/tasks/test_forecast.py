@@ -72,6 +72,31 @@ def test_split_has_no_leakage_and_holdout_is_one_batched_pass():
     assert calls == [4]
 
 
+def test_classical_reference_is_fit_on_training_data_and_corrected_by_the_network(tmp_path):
+    from rnnkit.forecasting.baselines import ETS
+
+    values = load_dataset("airpassengers").series[0].values
+    config = ForecastConfig(horizon=12, window=24, log=True, reference="ets", epochs=3, **FAST)
+    task = ForecastTask(config, load_dataset("airpassengers"))
+    assert task.model.config.reference == "given"
+    ets = ETS(12).fit(values[:-12])  # fit on the training part only
+    origins = [Origin(0, 60), Origin(0, len(values) - 12)]
+    expected = task.target_scaler.transform(np.stack([ets.forecast(values[: o.index], 12) for o in origins]), 0)
+    np.testing.assert_allclose(task.batch(origins)["reference"].numpy(), expected, rtol=1e-5, atol=1e-5)
+    # with the network's part zeroed, the held-out forecast is the ETS forecast
+    task.model.head.weight.data.zero_()
+    task.model.head.bias.data.zero_()
+    forecast = task.forecast(task.holdout_origins()).point[0]
+    np.testing.assert_allclose(forecast, ets.forecast(values[:-12], 12), rtol=1e-4)
+    task.fit()
+    assert task.train_seconds > task.reference_seconds > 0
+    saved = task.save(tmp_path / "model")
+    reloaded = ForecastTask.load(saved, load_dataset("airpassengers"))  # the reference is refit on the given data
+    assert reloaded.reference_model is not None and reloaded.future().shape[0] == 12
+    with pytest.raises(ValueError, match="reference must be one of season, last, none, ets, sarima, ar, drift, got 'arima'"):
+        ForecastConfig(reference="arima")
+
+
 def test_global_model_with_covariates_saves_and_reloads(tmp_path):
     t = np.arange(80)
     frame = pd.concat(

@@ -26,8 +26,8 @@ from rnnkit.data.datasets import DATASETS, dataset_info, load_dataset
 from rnnkit.data.series import FILL_METHODS, SeriesColumns, SeriesSet, load_series, read_table
 from rnnkit.forecasting.baselines import BASELINES
 from rnnkit.forecasting.metrics import METRICS
-from rnnkit.models.forecaster import MODES, REFERENCES
-from rnnkit.tasks.forecast import DEFAULT_BASELINES, ForecastConfig, ForecastRun, ForecastTask, run_forecast, run_saved
+from rnnkit.models.forecaster import MODES
+from rnnkit.tasks.forecast import DEFAULT_BASELINES, REFERENCES, ForecastConfig, ForecastRun, ForecastTask, run_forecast, run_saved
 
 CELLS = ("rnn", "lstm", "gru", "slstm", "mlstm")
 
@@ -68,8 +68,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--calendar", action="store_true",
                         help="feed the month of year / day of week of each step as a known-future covariate")
     parser.add_argument("--reference", default="season",
-                        help="what the network's outputs are added to: season (seasonal naive), last (naive) or "
-                             "none (default: season)")
+                        help="what the network's outputs are added to: season (seasonal naive), last (naive), "
+                             "none, or a classical model the network learns to correct: ets, sarima, ar, drift "
+                             "(default: season)")
     parser.add_argument("--quantiles", default="0.1,0.5,0.9", help="quantiles for intervals, or 'none' (default: 0.1,0.5,0.9)")
     parser.add_argument("--test", metavar="N", help="steps held out at the end and scored (default: horizon)")
     parser.add_argument("--val", default="0", metavar="N", help="validation steps before them, for early stopping (default: 0)")

@@ -29,6 +29,9 @@ value and a reference r_{W-1+h} (in scaled units; a ratio after a log transform)
 - ``"season"``: r_t = y_{t-m}, the seasonal-naive forecast with m = ``season`` (in recursive
   mode and for h > m, y_{t-m} is itself a forecast); the network learns the change from one
   cycle to the next;
+- ``"given"``: r is passed in (``reference``, (B, H) in scaled units), e.g. a classical model's
+  forecast from the same origin; the network learns to correct it (a hybrid, like the
+  exponential-smoothing RNN of Smyl, 2020). Inputs are shifted as with ``"last"``;
 - ``"none"``: r = 0 (and the inputs are not shifted either).
 
 The output is (B, H, Q): Q = 1 for a point forecast trained with the squared error,
@@ -54,7 +57,7 @@ from rnnkit.layers import build_layer
 from rnnkit.models.validation import check_cell, check_cell_kwargs, check_choice, check_fraction, check_int
 
 MODES: tuple[str, ...] = ("direct", "recursive")
-REFERENCES: tuple[str, ...] = ("last", "season", "none")
+REFERENCES: tuple[str, ...] = ("last", "season", "given", "none")
 
 
 @dataclass
@@ -75,8 +78,8 @@ class ForecasterConfig:
         series_embedding_dim: features of that embedding (0 = none).
         quantiles: () for a point forecast, else the quantile levels to predict (must include
             0.5, the point forecast; e.g. (0.1, 0.5, 0.9) for an 80% interval).
-        reference: "last", "season" or "none": what the network's outputs are added to (see the
-            module doc).
+        reference: "last", "season", "given" or "none": what the network's outputs are added to
+            (see the module doc).
         season: m, steps in one seasonal cycle (for ``reference="season"``; the window must be at
             least this long).
         cell_kwargs: extra cell arguments, e.g. {"nonlinearity": "relu"} or {"num_heads": 2}.
@@ -153,10 +156,11 @@ class ForecasterConfig:
 class Forecaster(nn.Module):
     """Window of a series -> its next H values, any cell, deep, direct or recursive.
 
-    ``forward(context, covariates=None, future=None, series=None, teacher=None)`` returns the
-    forecast (B, H, Q) in scaled units (see the module doc for the inputs). In recursive mode,
-    ``teacher`` (B, H) holds the true future values for teacher-forced training; without it the
-    predictions are fed back. :meth:`point` picks the point forecast (B, H).
+    ``forward(context, covariates=None, future=None, series=None, teacher=None, reference=None)``
+    returns the forecast (B, H, Q) in scaled units (see the module doc for the inputs). In
+    recursive mode, ``teacher`` (B, H) holds the true future values for teacher-forced training;
+    without it the predictions are fed back. ``reference`` (B, H) is the forecast the outputs are
+    added to when ``config.reference == "given"``. :meth:`point` picks the point forecast (B, H).
     """
 
     def __init__(self, config: ForecasterConfig) -> None:
@@ -186,7 +190,12 @@ class Forecaster(nn.Module):
             self.head = nn.Linear(self.rnn.output_size, c.num_outputs)
 
     def _check_inputs(
-        self, context: Tensor, covariates: Tensor | None, future: Tensor | None, series: Tensor | None
+        self,
+        context: Tensor,
+        covariates: Tensor | None,
+        future: Tensor | None,
+        series: Tensor | None,
+        reference: Tensor | None,
     ) -> None:
         c = self.config
         if context.dim() != 2:
@@ -200,6 +209,17 @@ class Forecaster(nn.Module):
             if size and (tensor is None or tuple(tensor.shape) != shape):
                 got = None if tensor is None else tuple(tensor.shape)
                 raise ValueError(f"{name} must have shape {shape} for this model, got {got}")
+        given = c.reference == "given"
+        if given and (reference is None or tuple(reference.shape) != (batch, c.horizon)):
+            got = None if reference is None else tuple(reference.shape)
+            raise ValueError(
+                f"reference='given' needs the reference forecast, shape (B, H) = ({batch}, {c.horizon}), got {got}"
+            )
+        if not given and reference is not None:
+            raise ValueError(
+                f"a reference forecast was passed but this model's reference is {c.reference!r}; "
+                f"build it with reference='given' to use one"
+            )
         if self.embedding is not None and (series is None or tuple(series.shape) != (batch,)):
             got = None if series is None else tuple(series.shape)
             raise ValueError(f"series must be (B,) = ({batch},) series ids for this global model, got {got}")
@@ -228,8 +248,9 @@ class Forecaster(nn.Module):
         future: Tensor | None = None,
         series: Tensor | None = None,
         teacher: Tensor | None = None,
+        reference: Tensor | None = None,
     ) -> Tensor:
-        self._check_inputs(context, covariates, future, series)
+        self._check_inputs(context, covariates, future, series, reference)
         c = self.config
         width = context.shape[1]
         if width < c.ar_lags:
@@ -258,10 +279,12 @@ class Forecaster(nn.Module):
             if self.autoregressive is not None:
                 raw = raw + self.autoregressive((context - shift)[:, width - c.ar_lags :])  # (B, H*Q): linear in y
             y = self._ordered(raw.view(-1, c.horizon, c.num_outputs))  # (B, H, Q)
-            return y + self._direct_reference(context, shift).unsqueeze(-1)
+            if reference is None:
+                reference = self._direct_reference(context, shift)  # (B, H)
+            return y + reference.unsqueeze(-1)
         if teacher is not None:
-            return self._teacher_forced(context, teacher, future_next, embedded, shift)
-        return self._roll_out(context, window_future, future_next, embedded, shift)
+            return self._teacher_forced(context, teacher, future_next, embedded, shift, reference)
+        return self._roll_out(context, window_future, future_next, embedded, shift, reference)
 
     def _ordered(self, raw: Tensor) -> Tensor:
         """Quantile outputs (..., Q) sorted, so they never cross (the sorted set is never farther
@@ -278,7 +301,13 @@ class Forecaster(nn.Module):
         return context[:, index]
 
     def _teacher_forced(
-        self, context: Tensor, teacher: Tensor, future_next: Tensor | None, embedded: Tensor | None, shift: Tensor
+        self,
+        context: Tensor,
+        teacher: Tensor,
+        future_next: Tensor | None,
+        embedded: Tensor | None,
+        shift: Tensor,
+        given: Tensor | None,
     ) -> Tensor:
         """One call over y_0 .. y_{W+H-2}; the outputs at steps W-1 .. W+H-2 predict y_W .. y_{W+H-1}."""
         c = self.config
@@ -290,7 +319,9 @@ class Forecaster(nn.Module):
         width = context.shape[1]
         full = torch.cat([context, teacher], dim=1)  # (B, W+H): y_0 .. y_{W+H-1}
         output, _ = self.rnn(self._step_inputs(full[:, :-1] - shift, None, future_next, embedded))  # (B, W+H-1, D*H)
-        if c.reference == "season":
+        if given is not None:
+            reference = given  # (B, H)
+        elif c.reference == "season":
             reference = full[:, width - c.season : width - c.season + c.horizon]  # (B, H): y_{t-m}
         else:
             reference = shift.expand(-1, c.horizon)  # (B, H)
@@ -303,6 +334,7 @@ class Forecaster(nn.Module):
         future_next: Tensor | None,
         embedded: Tensor | None,
         shift: Tensor,
+        given: Tensor | None,
     ) -> Tensor:
         """Read the window, then feed each point forecast back as the next input, H times."""
         c = self.config
@@ -315,7 +347,9 @@ class Forecaster(nn.Module):
                 fed_back = values[-1].unsqueeze(1) - shift  # (B, 1): the previous point forecast
                 step_future = future_next[:, width - 1 + h : width + h] if future_next is not None else None
                 output, state = self.rnn(self._step_inputs(fed_back, None, step_future, embedded), state)  # T = 1
-            if c.reference == "season":
+            if given is not None:
+                reference = given[:, h : h + 1]  # (B, 1)
+            elif c.reference == "season":
                 reference = values[width + h - c.season].unsqueeze(1)  # (B, 1): y_{t-m}, maybe a forecast
             else:
                 reference = shift
@@ -324,9 +358,11 @@ class Forecaster(nn.Module):
             values.append(step[:, c.point_index])
         return torch.stack(forecasts, dim=1)  # (B, H, Q)
 
-    def member_forecasts(self, *inputs: Tensor | None, teacher: Tensor | None = None) -> Tensor:
+    def member_forecasts(
+        self, *inputs: Tensor | None, teacher: Tensor | None = None, reference: Tensor | None = None
+    ) -> Tensor:
         """The forecast of each network, (E, B, H, Q) with E = 1 here (see :class:`ForecasterEnsemble`)."""
-        return self(*inputs, teacher=teacher).unsqueeze(0)
+        return self(*inputs, teacher=teacher, reference=reference).unsqueeze(0)
 
     def point(self, forecast: Tensor) -> Tensor:
         """The point forecast (B, H) of an output (B, H, Q)."""
@@ -347,12 +383,13 @@ class Forecaster(nn.Module):
         covariates: Tensor | None = None,
         future: Tensor | None = None,
         series: Tensor | None = None,
+        reference: Tensor | None = None,
     ) -> Tensor:
         """Forecast (B, H, Q) in eval mode, predictions fed back in recursive mode."""
         was_training = self.training
         self.eval()
         try:
-            return self(context, covariates, future, series)
+            return self(context, covariates, future, series, reference=reference)
         finally:
             self.train(was_training)
 
@@ -372,8 +409,12 @@ class ForecasterEnsemble(Forecaster):
         self.config = config
         self.members = nn.ModuleList(Forecaster(replace(config, ensemble=1)) for _ in range(config.ensemble))
 
-    def member_forecasts(self, *inputs: Tensor | None, teacher: Tensor | None = None) -> Tensor:
-        return torch.stack([member(*inputs, teacher=teacher) for member in self.members])  # (E, B, H, Q)
+    def member_forecasts(
+        self, *inputs: Tensor | None, teacher: Tensor | None = None, reference: Tensor | None = None
+    ) -> Tensor:
+        return torch.stack(
+            [member(*inputs, teacher=teacher, reference=reference) for member in self.members]
+        )  # (E, B, H, Q)
 
     def forward(
         self,
@@ -382,8 +423,10 @@ class ForecasterEnsemble(Forecaster):
         future: Tensor | None = None,
         series: Tensor | None = None,
         teacher: Tensor | None = None,
+        reference: Tensor | None = None,
     ) -> Tensor:
-        return self.member_forecasts(context, covariates, future, series, teacher=teacher).mean(dim=0)  # (B, H, Q)
+        members = self.member_forecasts(context, covariates, future, series, teacher=teacher, reference=reference)
+        return members.mean(dim=0)  # (B, H, Q)
 
 
 def build_forecaster(config: ForecasterConfig) -> Forecaster:

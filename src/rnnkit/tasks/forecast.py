@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from rnnkit.data.windows import ChronologicalSplit, WindowSpec
 from rnnkit.errors import CheckpointError, DataError
 from rnnkit.forecasting.backtest import (
     BacktestResult,
+    BatchForecaster,
     Forecast,
     Origin,
     backtest,
@@ -52,6 +54,9 @@ from rnnkit.training.objectives import Objective, StepOutput
 logger = logging.getLogger(__name__)
 
 DEFAULT_BASELINES: tuple[str, ...] = ("naive", "snaive", "drift", "ar", "ets", "sarima")
+CLASSICAL_REFERENCES: tuple[str, ...] = ("ets", "sarima", "ar", "drift")
+"""Baselines that can serve as the network's reference: it then learns to correct their forecast."""
+REFERENCES: tuple[str, ...] = ("season", "last", "none", *CLASSICAL_REFERENCES)
 
 
 def _positive_int(name: str, value: object, minimum: int = 1) -> None:
@@ -68,9 +73,14 @@ class ForecastConfig:
     Attributes:
         horizon: H, steps forecast from each origin.
         window: W, past steps the network reads (at least one seasonal cycle is a good start).
-        cell, hidden_size, num_layers, dropout, mode, quantiles, reference, cell_kwargs, ar_lags, ensemble:
+        cell, hidden_size, num_layers, dropout, mode, quantiles, cell_kwargs, ar_lags, ensemble:
             the :class:`~rnnkit.models.forecaster.ForecasterConfig` of the network (``ensemble``
             networks trained side by side and averaged).
+        reference: what the network's outputs are added to: "season", "last" or "none" (computed
+            from the window, see :class:`~rnnkit.models.forecaster.Forecaster`), or a classical
+            model of :data:`CLASSICAL_REFERENCES` ("ets", "sarima", "ar", "drift"), fit on each
+            series' training part, whose forecast from the same origin the network learns to
+            correct (a hybrid).
         scaler: "standard", "minmax" or "none", per series, fit on the training part.
         log: take the log of the target first (multiplicative series such as AirPassengers).
         calendar: feed the position in the seasonal cycle (month of year...) as a known-future
@@ -139,6 +149,8 @@ class ForecastConfig:
         _positive_int("epochs", self.epochs)
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.reference not in REFERENCES:
+            raise ValueError(f"reference must be one of {', '.join(REFERENCES)}, got {self.reference!r}")
         if self.scaler not in SCALER_KINDS:
             raise ValueError(f"scaler must be one of {', '.join(SCALER_KINDS)}, got {self.scaler!r}")
         for name in self.baselines:
@@ -165,7 +177,7 @@ class ForecastConfig:
             num_series=num_series,
             series_embedding_dim=self.series_embedding_dim if num_series > 1 else 0,
             quantiles=self.quantiles,
-            reference=self.reference,
+            reference="given" if self.reference in CLASSICAL_REFERENCES else self.reference,
             season=season,
             cell_kwargs=dict(self.cell_kwargs),
             ar_lags=self.ar_lags,
@@ -202,14 +214,17 @@ class ForecastObjective(Objective):
     def step(self, model: nn.Module, batch: Any, state: Any = None) -> StepOutput:
         teacher = batch["target"] if model.config.mode == "recursive" else None
         members = model.member_forecasts(
-            batch["context"], batch["covariates"], batch["future"], batch["series"], teacher=teacher
+            batch["context"], batch["covariates"], batch["future"], batch["series"],
+            teacher=teacher, reference=batch.get("reference"),
         )  # (E, B, H, Q)
         loss = model.loss(members, batch["target"])  # each member on its own loss
         mae = torch.mean(torch.abs(model.point(members.mean(dim=0)) - batch["target"]))  # of the averaged forecast
         return StepOutput(loss, {"mae": mae.detach()}, int(batch["target"].shape[0]))
 
     def predict(self, model: nn.Module, batch: Any) -> Tensor:
-        return model(batch["context"], batch["covariates"], batch["future"], batch["series"])
+        return model(
+            batch["context"], batch["covariates"], batch["future"], batch["series"], reference=batch.get("reference")
+        )
 
 
 class _Windows(torch.utils.data.Dataset):
@@ -296,8 +311,21 @@ class ForecastTask:
                     )
         assert target_scaler is not None and covariate_scaler is not None
         self.model, self.target_scaler, self.covariate_scaler = model, target_scaler, covariate_scaler
-        self.train_seconds = 0.0
+        self.train_seconds = 0.0  # set by fit: the reference model's fit, the windows and the training loop
+        self.reference_seconds = 0.0
+        self.reference_model = self._fit_reference() if config.reference in CLASSICAL_REFERENCES else None
         self._prepared = [self._prepare(s, i) for s, i in zip(data, self.series_index, strict=True)]
+
+    def _fit_reference(self) -> BatchForecaster:
+        """The classical reference model, fit on each series' training part (all of it for a loaded model)."""
+        name, train_ends = self.config.reference, [self.split.train_end(len(s)) for s in self.data]
+        start = time.perf_counter()
+        try:
+            forecaster = baseline_forecaster(lambda: make_baseline(name, self.season), self.data, train_ends)
+        except (ValueError, np.linalg.LinAlgError) as err:
+            raise DataError(f"the reference model {name!r} cannot be fit on this data ({err}); use --reference season or last") from err
+        self.reference_seconds = time.perf_counter() - start
+        return forecaster
 
     @staticmethod
     def _series_index(data: SeriesSet, names: list[str]) -> list[int]:
@@ -323,8 +351,9 @@ class ForecastTask:
     def batch(self, origins: list[Origin], with_target: bool = True) -> dict[str, Tensor]:
         """Tensors of the windows ending at ``origins`` (each origin needs ``window`` past values).
 
-        Keys: context (N, W), covariates (N, W, Cp), future (N, W + H, Cf), series (N,) and, with
-        ``with_target``, target (N, H); all float32 except series (int64).
+        Keys: context (N, W), covariates (N, W, Cp), future (N, W + H, Cf), series (N,), with a
+        classical reference its scaled forecast reference (N, H), and, with ``with_target``, target
+        (N, H); all float32 except series (int64).
         """
         w, h = self.config.window, self.config.horizon
         rows: dict[str, list[np.ndarray]] = {"context": [], "covariates": [], "future": [], "series": [], "target": []}
@@ -342,7 +371,20 @@ class ForecastTask:
             del rows["target"]
         out = {k: torch.as_tensor(np.stack(v), dtype=torch.float32) for k, v in rows.items() if k != "series"}
         out["series"] = torch.as_tensor(np.stack(rows["series"]), dtype=torch.int64)
+        if self.reference_model is not None:
+            out["reference"] = self._reference(origins, out["series"].numpy())
         return out
+
+    def _reference(self, origins: list[Origin], ids: np.ndarray) -> Tensor:
+        """The classical model's forecast from each origin, scaled like the target: (N, H)."""
+        assert self.reference_model is not None
+        forecast = self.reference_model(origins, self.config.horizon).point  # (N, H), data units
+        if self.target_scaler.log and not np.all(forecast > 0):
+            raise DataError(
+                f"the {self.config.reference!r} reference forecasts a value <= 0, which the log transform "
+                f"cannot take; use --no-log or another --reference"
+            )
+        return torch.as_tensor(self.target_scaler.transform(forecast, ids), dtype=torch.float32)
 
     def _origins(self, part: str) -> list[Origin]:
         out = []
@@ -363,14 +405,15 @@ class ForecastTask:
     # ---------------------------------------------------------------------------- training
     def fit(self) -> ForecastTask:
         """Train the network on the training windows (validation windows when ``val`` > 0)."""
+        start = time.perf_counter()
         train = _Windows(self.batch(self._origins("train")))
         val = _Windows(self.batch(self._origins("val"))) if self.config.val else None
         logger.info(
             "training a %s %s forecaster on %d windows (%d series, window %d, horizon %d)",
             self.config.mode, self.config.cell, len(train), len(self.data), self.config.window, self.config.horizon,
         )
-        result = fit(self.model, ForecastObjective(), train, val, config=self.config.train_config(val is not None))
-        self.train_seconds = float(getattr(result, "seconds", 0.0) or 0.0)
+        fit(self.model, ForecastObjective(), train, val, config=self.config.train_config(val is not None))
+        self.train_seconds = self.reference_seconds + time.perf_counter() - start
         return self
 
     # ---------------------------------------------------------------------------- forecasting
@@ -383,7 +426,9 @@ class ForecastTask:
         if h > self.config.horizon:
             raise ValueError(f"horizon {h} exceeds the model's horizon {self.config.horizon}; train with a longer one")
         batch = self.batch(origins, with_target=False)
-        scaled = self.model.predict(batch["context"], batch["covariates"], batch["future"], batch["series"])
+        scaled = self.model.predict(
+            batch["context"], batch["covariates"], batch["future"], batch["series"], batch.get("reference")
+        )
         scaled = scaled[:, :h].double().numpy()  # (N, h, Q)
         ids = batch["series"].numpy()
         values = self.target_scaler.inverse_transform(scaled.transpose(0, 2, 1), ids).transpose(0, 2, 1)  # (N, h, Q)
