@@ -45,6 +45,25 @@ def test_default_run_on_airpassengers(tmp_path, capsys):
     assert height > 200 and width > 400
 
 
+def test_dataset_settings_apply_unless_an_option_overrides_them(tmp_path):
+    from rnnkit.cli import build_parser
+    from rnnkit.cli.forecast import build_config
+    from rnnkit.data.datasets import DATASETS, load_dataset
+
+    data = load_dataset("airpassengers")
+    default = build_config(build_parser().parse_args(["forecast"]), data, "airpassengers")
+    for name, value in DATASETS["airpassengers"].settings.items():
+        assert getattr(default, name) == value  # the validated settings of docs/benchmarks.md
+    assert default.reference == "ets" and default.log
+    given = ["forecast", "--reference", "season", "--hidden", "8", "--lr", "0.01", "--epochs", "5", "--weight-decay", "0"]
+    override = build_config(build_parser().parse_args(given), data, "airpassengers")
+    assert (override.reference, override.hidden_size, override.lr, override.epochs, override.weight_decay) == (
+        "season", 8, 0.01, 5, 0.0)
+    csv = _monthly_csv(tmp_path / "sales.csv")
+    user = build_config(build_parser().parse_args(["forecast", str(csv)]), data, str(csv))
+    assert (user.reference, user.hidden_size, user.lr, user.epochs, user.weight_decay) == ("season", 32, 3e-3, 400, 0.0)
+
+
 def test_user_csv_then_forecast_with_the_saved_model(tmp_path, capsys):
     csv = _monthly_csv(tmp_path / "sales.csv")
     out = tmp_path / "run"

@@ -27,7 +27,7 @@ from rnnkit.data.series import FILL_METHODS, SeriesColumns, SeriesSet, load_seri
 from rnnkit.forecasting.baselines import BASELINES
 from rnnkit.forecasting.metrics import METRICS
 from rnnkit.models.forecaster import MODES
-from rnnkit.tasks.forecast import DEFAULT_BASELINES, REFERENCES, ForecastConfig, ForecastRun, ForecastTask, run_forecast, run_saved
+from rnnkit.tasks.forecast import CLASSICAL_REFERENCES, DEFAULT_BASELINES, REFERENCES, ForecastConfig, ForecastRun, ForecastTask, run_forecast, run_saved
 
 CELLS = ("rnn", "lstm", "gru", "slstm", "mlstm")
 
@@ -54,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--window", metavar="W", help="past steps the network reads (default: 2 x horizon)")
     parser.add_argument("--cell", default="lstm", help=f"recurrent cell: {', '.join(CELLS)} (default: lstm)")
     parser.add_argument("--mode", default="direct", help="direct (H outputs) or recursive (feed back) (default: direct)")
-    parser.add_argument("--hidden", default="32", metavar="N", help="hidden size (default: 32)")
+    parser.add_argument("--hidden", metavar="N", help="hidden size (default: 32, or the dataset's validated setting)")
     parser.add_argument("--layers", default="1", metavar="N", help="stacked recurrent layers (default: 1)")
     parser.add_argument("--dropout", default="0", help="dropout between layers and before the head (default: 0)")
     parser.add_argument("--ar-lags", default="0", metavar="L",
@@ -67,10 +67,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--scaler", default="standard", help="standard, minmax or none (default: standard)")
     parser.add_argument("--calendar", action="store_true",
                         help="feed the month of year / day of week of each step as a known-future covariate")
-    parser.add_argument("--reference", default="season",
+    parser.add_argument("--reference",
                         help="what the network's outputs are added to: season (seasonal naive), last (naive), "
                              "none, or a classical model the network learns to correct: ets, sarima, ar, drift "
-                             "(default: season)")
+                             "(default: season; ets for airpassengers)")
     parser.add_argument("--quantiles", default="0.1,0.5,0.9", help="quantiles for intervals, or 'none' (default: 0.1,0.5,0.9)")
     parser.add_argument("--test", metavar="N", help="steps held out at the end and scored (default: horizon)")
     parser.add_argument("--val", default="0", metavar="N", help="validation steps before them, for early stopping (default: 0)")
@@ -78,8 +78,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--baselines", default=",".join(DEFAULT_BASELINES), metavar="LIST",
                         help=f"baselines to score, among {', '.join(BASELINES)}, or 'none'")
     parser.add_argument("--season", metavar="M", help="season length (default: from the frequency, e.g. 12 monthly)")
-    parser.add_argument("--epochs", default="400", help="training epochs (default: 400)")
-    parser.add_argument("--lr", default="0.003", help="learning rate (default: 0.003)")
+    parser.add_argument("--epochs", help="training epochs (default: 400, or the dataset's validated setting)")
+    parser.add_argument("--lr", help="learning rate (default: 0.003, or the dataset's validated setting)")
+    parser.add_argument("--weight-decay", metavar="WD",
+                        help="AdamW weight decay (default: 0, or the dataset's validated setting)")
     parser.add_argument("--batch", default="128", metavar="B", help="batch size (default: 128)")
     parser.add_argument("--seed", default="0", help="random seed (default: 0)")
     parser.add_argument("--model", metavar="DIR", help="forecast FILE (or --dataset) with this saved model")
@@ -158,11 +160,19 @@ def build_config(args: argparse.Namespace, data: SeriesSet, label: str) -> Forec
     baselines = _list(args.baselines)
     for name in baselines:
         _choice("--baselines", name, list(BASELINES))
+    options = {  # None where the option is absent: then the dataset's validated setting, else the default
+        "hidden_size": _int("--hidden", args.hidden, 1),
+        "reference": None if args.reference is None else _choice("--reference", args.reference, REFERENCES),
+        "epochs": _int("--epochs", args.epochs, 1),
+        "lr": None if args.lr is None else _float("--lr", args.lr, 1e-8, 10.0),
+        "weight_decay": None if args.weight_decay is None else _float("--weight-decay", args.weight_decay, 0.0, 10.0),
+    }
+    settings = {**(info.settings if info else {}), **{k: v for k, v in options.items() if v is not None}}
     return ForecastConfig(
+        **settings,
         horizon=horizon,
         window=window,
         cell=_choice("--cell", args.cell, CELLS),
-        hidden_size=_int("--hidden", args.hidden, 1),
         num_layers=_int("--layers", args.layers, 1),
         dropout=_float("--dropout", args.dropout, 0.0, 1.0),
         ar_lags=_int("--ar-lags", args.ar_lags, 0),
@@ -172,14 +182,11 @@ def build_config(args: argparse.Namespace, data: SeriesSet, label: str) -> Forec
         scaler=_choice("--scaler", args.scaler, ("standard", "minmax", "none")),
         log=log,
         calendar=args.calendar,
-        reference=_choice("--reference", args.reference, REFERENCES),
         test=_int("--test", args.test, 0),
         val=_int("--val", args.val, 0),
         backtest_step=_int("--backtest-step", args.backtest_step, 1),
         baselines=baselines,
         season=season,
-        epochs=_int("--epochs", args.epochs, 1),
-        lr=_float("--lr", args.lr, 1e-8, 10.0),
         batch_size=_int("--batch", args.batch, 1),
         seed=_int("--seed", args.seed, 0),
         progress_bar="auto",
@@ -225,6 +232,7 @@ def run(args: argparse.Namespace) -> int:
         out = new_run_dir("forecast", args.out)
         result = run_forecast(task, out)
         seconds = result.task.train_seconds
-        console.print(f"trained a {config.mode} {config.cell} on {label} in {seconds:.1f} s")
+        hybrid = f", correcting the {config.reference.upper()} forecast," if config.reference in CLASSICAL_REFERENCES else ""
+        console.print(f"trained a {config.mode} {config.cell}{hybrid} on {label} in {seconds:.1f} s")
     _print_report(console, result, label)
     return 0
