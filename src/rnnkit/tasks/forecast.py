@@ -563,7 +563,8 @@ def plot_forecast(
             lo, hi = band
             ax.fill_between(ahead["time"], ahead[lo], ahead[hi], color="tab:red", alpha=0.2, lw=0,
                             label=f"{levels[0]:g}-{levels[-1]:g} quantiles")
-        ax.set_title(f"{series.name}: {task.config.mode} {task.config.cell}, horizon {task.config.horizon}")
+        hybrid = f" correcting {task.config.reference.upper()}" if task.config.reference in CLASSICAL_REFERENCES else ""
+        ax.set_title(f"{series.name}: {task.config.mode} {task.config.cell}{hybrid}, horizon {task.config.horizon}")
         ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     from rnnkit.io import atomic_write_with
