@@ -27,7 +27,16 @@ from rnnkit.data.series import FILL_METHODS, SeriesColumns, SeriesSet, load_seri
 from rnnkit.forecasting.baselines import BASELINES
 from rnnkit.forecasting.metrics import METRICS
 from rnnkit.models.forecaster import MODES
-from rnnkit.tasks.forecast import CLASSICAL_REFERENCES, DEFAULT_BASELINES, REFERENCES, ForecastConfig, ForecastRun, ForecastTask, run_forecast, run_saved
+from rnnkit.tasks.forecast import (
+    CLASSICAL_REFERENCES,
+    DEFAULT_BASELINES,
+    REFERENCES,
+    ForecastConfig,
+    ForecastRun,
+    ForecastTask,
+    run_forecast,
+    run_saved,
+)
 
 CELLS = ("rnn", "lstm", "gru", "slstm", "mlstm")
 

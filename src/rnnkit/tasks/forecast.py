@@ -323,7 +323,9 @@ class ForecastTask:
         try:
             forecaster = baseline_forecaster(lambda: make_baseline(name, self.season), self.data, train_ends)
         except (ValueError, np.linalg.LinAlgError) as err:
-            raise DataError(f"the reference model {name!r} cannot be fit on this data ({err}); use --reference season or last") from err
+            raise DataError(
+                f"the reference model {name!r} cannot be fit on this data ({err}); use --reference season or last"
+            ) from err
         self.reference_seconds = time.perf_counter() - start
         return forecaster
 
