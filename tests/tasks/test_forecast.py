@@ -95,6 +95,12 @@ def test_classical_reference_is_fit_on_training_data_and_corrected_by_the_networ
     assert reloaded.reference_model is not None and reloaded.future().shape[0] == 12
     with pytest.raises(ValueError, match="reference must be one of season, last, none, ets, sarima, ar, drift, got 'arima'"):
         ForecastConfig(reference="arima")
+    falling = ForecastTask(
+        ForecastConfig(horizon=3, window=4, log=True, reference="drift", epochs=1, **FAST),
+        _series(np.linspace(200.0, 10.0, 20)),
+    )  # the drift forecast from the end of the data goes below zero, which has no log
+    with pytest.raises(DataError, match="the 'drift' reference forecasts a value <= 0, .*use --no-log or another --reference"):
+        falling.future()
 
 
 def test_global_model_with_covariates_saves_and_reloads(tmp_path):
