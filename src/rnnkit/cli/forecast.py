@@ -28,7 +28,6 @@ from rnnkit.forecasting.baselines import BASELINES
 from rnnkit.forecasting.metrics import METRICS
 from rnnkit.models.forecaster import MODES
 from rnnkit.tasks.forecast import (
-    CLASSICAL_REFERENCES,
     DEFAULT_BASELINES,
     REFERENCES,
     ForecastConfig,
@@ -241,7 +240,7 @@ def run(args: argparse.Namespace) -> int:
         out = new_run_dir("forecast", args.out)
         result = run_forecast(task, out)
         seconds = result.task.train_seconds
-        hybrid = f", correcting the {config.reference.upper()} forecast," if config.reference in CLASSICAL_REFERENCES else ""
+        hybrid = f", correcting the {config.reference.upper()} forecast," if config.hybrid else ""
         console.print(f"trained a {config.mode} {config.cell}{hybrid} on {label} in {seconds:.1f} s")
     _print_report(console, result, label)
     return 0

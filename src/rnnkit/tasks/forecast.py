@@ -159,6 +159,11 @@ class ForecastConfig:
         self.model_config(num_covariates=0, num_future_covariates=0, num_series=1)  # validates the network
 
     @property
+    def hybrid(self) -> bool:
+        """Whether the network corrects a classical model's forecast (``reference`` in :data:`CLASSICAL_REFERENCES`)."""
+        return self.reference in CLASSICAL_REFERENCES
+
+    @property
     def held_out(self) -> int:
         return self.horizon if self.test is None else self.test
 
@@ -177,7 +182,7 @@ class ForecastConfig:
             num_series=num_series,
             series_embedding_dim=self.series_embedding_dim if num_series > 1 else 0,
             quantiles=self.quantiles,
-            reference="given" if self.reference in CLASSICAL_REFERENCES else self.reference,
+            reference="given" if self.hybrid else self.reference,
             season=season,
             cell_kwargs=dict(self.cell_kwargs),
             ar_lags=self.ar_lags,
@@ -313,7 +318,7 @@ class ForecastTask:
         self.model, self.target_scaler, self.covariate_scaler = model, target_scaler, covariate_scaler
         self.train_seconds = 0.0  # set by fit: the reference model's fit, the windows and the training loop
         self.reference_seconds = 0.0
-        self.reference_model = self._fit_reference() if config.reference in CLASSICAL_REFERENCES else None
+        self.reference_model = self._fit_reference() if config.hybrid else None
         self._prepared = [self._prepare(s, i) for s, i in zip(data, self.series_index, strict=True)]
 
     def _fit_reference(self) -> BatchForecaster:
@@ -565,7 +570,7 @@ def plot_forecast(
             lo, hi = band
             ax.fill_between(ahead["time"], ahead[lo], ahead[hi], color="tab:red", alpha=0.2, lw=0,
                             label=f"{levels[0]:g}-{levels[-1]:g} quantiles")
-        hybrid = f" correcting {task.config.reference.upper()}" if task.config.reference in CLASSICAL_REFERENCES else ""
+        hybrid = f" correcting {task.config.reference.upper()}" if task.config.hybrid else ""
         ax.set_title(f"{series.name}: {task.config.mode} {task.config.cell}{hybrid}, horizon {task.config.horizon}")
         ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
