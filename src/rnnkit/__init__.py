@@ -15,7 +15,6 @@ from rnnkit.data.tokenizers import CharTokenizer, WordTokenizer
 from rnnkit.data.vocab import Vocab
 from rnnkit.errors import CheckpointError, DataError, RnnkitError
 from rnnkit.layers import GRU, LSTM, RNN, build_layer
-from rnnkit.models.forecaster import Forecaster, ForecasterConfig, ForecasterEnsemble, build_forecaster
 from rnnkit.models import (
     ConditionalGenerator,
     ConditionalGeneratorConfig,
@@ -91,10 +90,6 @@ __all__ = [
     "StreamDataset",
     "save_model",
     "load_model",
-    "Forecaster",
-    "ForecasterConfig",
-    "ForecasterEnsemble",
-    "build_forecaster",
     "SequenceClassifier",
     "SequenceClassifierConfig",
     "SequenceTagger",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -49,3 +50,32 @@ def atomic_write_with(path: str | os.PathLike[str], write: Callable[[Path], obje
     """Call ``write(tmp_path)`` and move the result onto ``path`` atomically."""
     with atomic_path(path) as tmp:
         write(tmp)
+
+
+@contextmanager
+def run_folder(path: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
+    """Assemble a run in a temporary sibling folder; move it onto ``path`` only when complete.
+
+    ``path`` must be new or an empty folder; with ``overwrite`` an existing folder is replaced, but
+    only once the new one is complete. If the block raises, nothing is left behind and ``path`` is
+    untouched.
+    """
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise NotADirectoryError(f"the output folder {str(path)!r} is a file; give a folder path")
+    if target.is_dir() and any(target.iterdir()) and not overwrite:
+        raise FileExistsError(f"the output folder {str(path)!r} is not empty; choose a new folder or overwrite it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+            os.replace(target, old / "run")
+            os.replace(tmp, target)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)

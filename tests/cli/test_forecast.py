@@ -1,7 +1,5 @@
-"""``rnnkit forecast`` end to end (bundled default and a user CSV, saved model) and one-line errors."""
-
-import json
-import re
+"""``rnnkit forecast`` end to end (a long CSV of many series, a single-series CSV, a competition
+subset, a saved model) and its one-line errors."""
 
 import numpy as np
 import pandas as pd
@@ -10,142 +8,133 @@ from matplotlib.image import imread
 
 from rnnkit.cli import main
 
-QUICK = ["--epochs", "40", "--hidden", "16", "--baselines", "naive,snaive", "--batch", "256"]
+QUICK = ["--epochs", "30", "--hidden", "16", "--layers", "1", "--batch", "32", "--lr", "0.003"]
 
 
-def _monthly_csv(path, n=72, **changes):
-    t = np.arange(n)
-    frame = pd.DataFrame(
-        {
-            "date": pd.date_range("2015-01-01", periods=n, freq="MS").strftime("%Y-%m-%d"),
-            "sales": 100 + 0.8 * t + 15 * np.sin(2 * np.pi * t / 12),
-        }
-    )
+def _long_csv(path, num_series=8, n=60, **changes):
+    rng = np.random.default_rng(0)
+    frames = []
+    for i in range(num_series):
+        t = np.arange(n)
+        level = 10 ** rng.uniform(1, 3)
+        y = level * (1 + 0.3 * np.sin(2 * np.pi * t / 12 + i)) * (1 + 0.004 * t)
+        frames.append(pd.DataFrame({"store": f"st{i}", "date": pd.date_range("2015-01-01", periods=n, freq="MS")
+                                    .strftime("%Y-%m-%d"), "units": y}))
+    frame = pd.concat(frames, ignore_index=True)
     for column, edit in changes.items():
         frame = edit(frame) if column == "frame" else frame.assign(**{column: edit(frame[column])})
     frame.to_csv(path, index=False)
     return path
 
 
-def test_default_run_on_airpassengers(tmp_path, capsys):
+def _run(args, capsys):
+    code = main(["forecast", *args])
+    captured = capsys.readouterr()
+    return code, " ".join(captured.out.split()), captured.err  # rich wraps long lines
+
+
+def test_many_series_from_a_long_csv_beside_the_baselines(tmp_path, capsys):
+    csv = _long_csv(tmp_path / "sales.csv")
     out = tmp_path / "run"
-    assert main(["forecast", "--out", str(out), *QUICK]) == 0
-    printed = capsys.readouterr().out
-    assert "airpassengers" in printed and "rnnkit lstm" in printed and "seasonal naive" in printed and "MAPE" in printed
-    assert sorted(p.name for p in out.iterdir()) == ["forecast.csv", "forecast.png", "holdout.csv", "metrics.csv", "model"]
+    code, printed, _ = _run([str(csv), "--id", "store", "--time", "date", "--target", "units", "--horizon", "6",
+                             "--baselines", "SeasonalNaive,Naive", "--out", str(out), *QUICK], capsys)
+    assert code == 0
+    assert "trained MQ-LSTM on 8 series" in printed and "SeasonalNaive" in printed and "held-out test" in printed
+    assert "validation windows" in printed and ("beats" in printed)
+    assert sorted(p.name for p in out.iterdir()) == ["forecast.csv", "forecast.png", "holdout.csv", "metrics.csv",
+                                                     "model", "validation.csv"]
     forecast = pd.read_csv(out / "forecast.csv")
-    assert len(forecast) == 12 and forecast["time"].iloc[0].startswith("1961-01-01")
-    assert (forecast["q0.1"] <= forecast["q0.9"]).all()
+    assert list(forecast.columns[:3]) == ["unique_id", "ds", "MQ-LSTM"] and "MQ-LSTM-hi-95" in forecast.columns
+    assert len(forecast) == 8 * 6 and forecast["ds"].iloc[0] == "2020-01-01"
+    metrics = pd.read_csv(out / "metrics.csv").set_index("model")
+    assert list(metrics.index) == ["MQ-LSTM", "SeasonalNaive", "Naive"]
+    assert metrics.loc["MQ-LSTM", "sMAPE"] < metrics.loc["Naive", "sMAPE"]  # it learned the season
     holdout = pd.read_csv(out / "holdout.csv")
-    assert holdout["time"].iloc[0].startswith("1960-01-01") and holdout["actual"].iloc[6] == 622
-    metrics = pd.read_csv(out / "metrics.csv").set_index("method")
-    assert metrics.loc["seasonal naive", "MAPE"] == pytest.approx(9.99, abs=0.01)
-    assert metrics.loc["rnnkit lstm", "MAPE"] < metrics.loc["naive", "MAPE"]
+    assert holdout["ds"].min() == "2019-07-01" and len(holdout) == 48
     height, width, _ = imread(out / "forecast.png").shape
-    assert height > 200 and width > 400
+    assert height > 400 and width > 400
 
 
-def test_dataset_settings_apply_unless_an_option_overrides_them(tmp_path):
-    from rnnkit.cli import build_parser
-    from rnnkit.cli.forecast import build_config
-    from rnnkit.data.datasets import DATASETS, load_dataset
-
-    data = load_dataset("airpassengers")
-    default = build_config(build_parser().parse_args(["forecast"]), data, "airpassengers")
-    for name, value in DATASETS["airpassengers"].settings.items():
-        assert getattr(default, name) == value  # the validated settings of docs/benchmarks.md
-    assert default.reference == "ets" and default.log
-    given = ["forecast", "--reference", "season", "--hidden", "8", "--lr", "0.01", "--epochs", "5", "--weight-decay", "0"]
-    override = build_config(build_parser().parse_args(given), data, "airpassengers")
-    assert (override.reference, override.hidden_size, override.lr, override.epochs, override.weight_decay) == (
-        "season", 8, 0.01, 5, 0.0)
-    csv = _monthly_csv(tmp_path / "sales.csv")
-    user = build_config(build_parser().parse_args(["forecast", str(csv)]), data, str(csv))
-    assert (user.reference, user.hidden_size, user.lr, user.epochs, user.weight_decay) == ("season", 32, 3e-3, 400, 0.0)
-
-
-def test_user_csv_then_forecast_with_the_saved_model(tmp_path, capsys):
-    csv = _monthly_csv(tmp_path / "sales.csv")
+def test_a_single_series_csv_needs_no_id_and_a_saved_model_forecasts_new_data(tmp_path, capsys):
+    t = np.arange(72)
+    pd.DataFrame({"ds": pd.date_range("2010-01-01", periods=72, freq="MS"),
+                  "y": 100 + t + 20 * np.sin(2 * np.pi * t / 12)}).to_csv(tmp_path / "one.csv", index=False)
     out = tmp_path / "run"
-    code = main(["forecast", str(csv), "--time", "date", "--target", "sales", "--horizon", "6", "--window", "12",
-                 "--out", str(out), "--mode", "recursive", "--cell", "gru", *QUICK])
-    assert code == 0, capsys.readouterr().err
-    metrics = pd.read_csv(out / "metrics.csv").set_index("method")
-    assert metrics.loc["rnnkit gru", "MAE"] < metrics.loc["naive", "MAE"]
-    newer = _monthly_csv(tmp_path / "newer.csv", n=78)
-    again = tmp_path / "again"
-    assert main(["forecast", "--model", str(out / "model"), str(newer), "--out", str(again)]) == 0
-    forecast = pd.read_csv(again / "forecast.csv")
-    assert len(forecast) == 6 and forecast["time"].iloc[0].startswith("2021-07-01")
-    assert (again / "forecast.png").exists()
+    code, printed, _ = _run([str(tmp_path / "one.csv"), "--baselines", "none", "--out", str(out), *QUICK], capsys)
+    assert code == 0 and "on 1 series of" in printed
+    forecast = pd.read_csv(out / "forecast.csv")
+    assert forecast["unique_id"].unique().tolist() == ["one"] and len(forecast) == 12  # horizon: one season
+    code, printed, _ = _run([str(tmp_path / "one.csv"), "--model", str(out / "model"), "--out",
+                             str(tmp_path / "again")], capsys)
+    assert code == 0 and "with the saved model" in printed
+    again = pd.read_csv(tmp_path / "again" / "forecast.csv")
+    pd.testing.assert_frame_equal(again, forecast)
 
 
-def _edit_row(column, row, value):
-    def edit(series):
-        series = series.astype(object)
-        series.iloc[row] = value
-        return series
+def test_a_competition_subset_keeps_its_own_test_split(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, printed, _ = _run(["--dataset", "m3-other", "--baselines", "Naive", "--out", str(out), "--epochs", "1",
+                             "--hidden", "8", "--layers", "1"], capsys)
+    assert code == 0 and "174 series of m3-other (horizon 8" in printed
+    holdout = pd.read_csv(out / "holdout.csv")
+    from rnnkit.forecasting.competitions import load_competition
 
-    return {column: edit}
+    test = load_competition("m3-other").test
+    merged = holdout.merge(test, on=["unique_id", "ds"], suffixes=("", "_true"))
+    assert len(merged) == 174 * 8 and np.allclose(merged["y"], merged["y_true"])
 
 
 @pytest.mark.parametrize(
-    ("args", "changes", "message"),
+    "args, message",
     [
-        (["--time", "date", "--target", "sale"], {}, "target column 'sale' not found in sales.csv; did you mean 'sales'?"),
-        (["--time", "dat", "--target", "sales"], {}, "time column 'dat' not found in sales.csv; did you mean 'date'?"),
-        ([], _edit_row("sales", 5, "lots"), "non-numeric value 'lots' at row 6 of sales.csv"),
-        ([], _edit_row("sales", 5, np.nan), r"1 missing value\(s\) in target column 'sales' \(first at 2015-06-01\); fill them \(--fill"),
-        ([], {"frame": lambda f: pd.concat([f.iloc[:10], f.iloc[9:]])}, "duplicate time 2015-10-01"),
-        ([], {"frame": lambda f: f.iloc[[1, 0, *range(2, len(f))]]}, "not in increasing order"),
-        ([], _edit_row("date", 7, "2015-08-17"), "irregular time steps .*found 2015-08-17 at row 8"),
-        (["--horizon", "0"], {}, "--horizon must be an integer >= 1, got 0"),
-        (["--horizon", "-3"], {}, "--horizon must be an integer >= 1, got -3"),
-        (["--horizon", "40", "--window", "40"], {}, "has 72 values; after holding out 0 validation \\+ 40 test steps, 32 remain"),
-        (["--fill", "mean"], _edit_row("sales", 5, np.nan), "--fill must be one of ffill, interpolate, zero, got 'mean'"),
-        (["--cell", "lstn"], {}, "--cell must be one of rnn, lstm, gru, slstm, mlstm, got 'lstn'"),
+        (["--dataset", "m4-monthly"], "unknown dataset 'm4-monthly'"),
+        (["--epochs", "0"], "--epochs must be an integer >= 1, got 0"),
+        (["--cell", "tcn"], "--cell must be one of rnn, lstm, gru, slstm, mlstm"),
+        (["--baselines", "Prophet"], "--baselines must be one of"),
+        (["--levels", "80,120"], "--levels must be a number in [1, 100)"),
+        (["--id", "store"], "--id applies to a FILE"),
     ],
 )
-def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, args, changes, message):
-    csv = _monthly_csv(tmp_path / "sales.csv", **changes)
-    base = ["--time", "date", "--target", "sales"] if "--time" not in args else []
+def test_option_mistakes_are_one_line_in_flag_terms(args, message, capsys, tmp_path):
+    code, _, err = _run([*args, "--out", str(tmp_path / "x")], capsys)
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"frame": lambda f: pd.concat([f, f.iloc[[3]]])}, "duplicate time 2015-04-01 in series 'st0'"),
+        ({"units": lambda c: c.astype(str).where(c.index != 2, "lots")}, "non-numeric value 'lots'"),
+        ({"frame": lambda f: f.iloc[0:0]}, "has no rows"),
+    ],
+)
+def test_data_mistakes_are_one_line_and_write_nothing(tmp_path, capsys, change, message):
+    csv = _long_csv(tmp_path / "bad.csv", **change)
     out = tmp_path / "run"
-    code = main(["forecast", str(csv), *base, *args, "--out", str(out), *QUICK])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert len(err.strip().splitlines()) == 1 and err.startswith("rnnkit forecast: error: ")
-    assert re.search(message, err), err
+    code, _, err = _run([str(csv), "--id", "store", "--time", "date", "--target", "units", "--out", str(out)], capsys)
+    assert code == 2 and message in err and err.count("\n") == 1
     assert not out.exists()
 
 
-def test_missing_values_are_filled_on_request(tmp_path, capsys):
-    csv = _monthly_csv(tmp_path / "sales.csv", **_edit_row("sales", 5, np.nan))
-    out = tmp_path / "run"
-    args = ["forecast", str(csv), "--time", "date", "--target", "sales", "--fill", "interpolate", "--out", str(out)]
-    assert main([*args, "--epochs", "2", "--baselines", "none"]) == 0, capsys.readouterr().err
-    assert (out / "forecast.csv").exists()
+def test_short_series_option_and_missing_columns(tmp_path, capsys):
+    csv = _long_csv(tmp_path / "s.csv", n=30)
+    code, _, err = _run([str(csv), "--id", "store", "--time", "date", "--target", "units", "--horizon", "6",
+                         "--lookback", "30", "--short-series", "error", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "--short-series skip" in err and "shorter than lookback + horizon = 36" in err
+    code, _, err = _run([str(csv), "--time", "date", "--target", "sales"], capsys)
+    assert code == 2 and "has no column 'sales'" in err and "store, date, units" in err
 
 
-def test_option_messages(tmp_path, capsys):
-    csv = _monthly_csv(tmp_path / "sales.csv")
-    assert main(["forecast", str(csv), "--out", str(tmp_path / "x")]) == 2
-    assert "FILE needs --time and --target (the time and value columns); its columns are: date, sales" in capsys.readouterr().err
-    assert main(["forecast", "--dataset", "sunspot"]) == 2
-    assert "unknown dataset 'sunspot'; did you mean 'sunspots'?" in capsys.readouterr().err
-    assert main(["forecast", str(tmp_path / "nope.csv"), "--time", "a", "--target", "b"]) == 2
-    assert "does not exist" in capsys.readouterr().err
-    assert main(["forecast", "--model", str(tmp_path), str(csv)]) == 2
-    assert "has no forecast.json" in capsys.readouterr().err
-
-
-def test_ar_lags_and_ensemble_options(tmp_path, capsys):
-    out = tmp_path / "run"
-    assert main(["forecast", "--out", str(out), "--ar-lags", "24", "--ensemble", "2", "--epochs", "2",
-                 "--baselines", "none", "--quantiles", "none"]) == 0, capsys.readouterr().err
-    saved = json.loads((out / "model" / "forecast.json").read_text())["config"]
-    assert (saved["ar_lags"], saved["ensemble"]) == (24, 2)
-    assert main(["forecast", "--ar-lags", "30", "--out", str(tmp_path / "x")]) == 2
-    assert "ar_lags=30 needs a window of at least 30 steps, got 24" in capsys.readouterr().err
-    assert main(["forecast", "--ensemble", "0", "--out", str(tmp_path / "y")]) == 2
-    assert "--ensemble must be an integer >= 1, got 0" in capsys.readouterr().err
-    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+def test_an_existing_run_folder_is_never_overwritten_without_asking(tmp_path, capsys):
+    csv = _long_csv(tmp_path / "sales.csv", num_series=3)
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    args = [str(csv), "--id", "store", "--time", "date", "--target", "units", "--baselines", "none", "--out",
+            str(out), *QUICK]
+    code, _, err = _run(args, capsys)
+    assert code == 2 and "is not empty" in err and (out / "notes.txt").read_text() == "keep me"
+    code, _, _ = _run([*args, "--overwrite"], capsys)
+    assert code == 0 and (out / "forecast.csv").exists() and not (out / "notes.txt").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".mine")]  # no temporary folder left

@@ -153,15 +153,18 @@ def test_seq2seq_learns_to_reverse_digit_strings(cell, attention):
         14, 14, cell=cell, decoder_cell=decoder_cell, attention=attention, bidirectional=True,
         embedding_dim=16, hidden_size=32, max_length=7,
     )
+    torch.manual_seed(0)  # the initial weights do not depend on which tests ran before
     model = Seq2Seq(config)
     n = 1280
-    train(model, DecoderObjective(), (src[:n], lengths[:n], tgt_in[:n], tgt_out[:n]), steps=200, lr=1e-2, batch_size=64)
+    steps = 400 if cell == "mlstm" else 200
+    train(model, DecoderObjective(), (src[:n], lengths[:n], tgt_in[:n], tgt_out[:n]), steps=steps, lr=1e-2, batch_size=64)
     out = model.generate(src[n:], lengths[n:], "beam", beam_size=3)
     exact = [
         out.tokens[i, : k + 1].tolist() == tgt_out[n + i, : k + 1].tolist() for i, k in enumerate(lengths[n:].tolist())
     ]
     accuracy = sum(exact) / len(exact)
     # mLSTM encoder outputs carry position only through the forget-gate decay, so attention
-    # tells repeated digits apart less well: it measured 0.754 here (0.773 after 350 steps)
+    # tells repeated digits apart less well and learns slower: after 200 steps it measured 0.754
+    # from one initialization and 0.633 from another; with seed 0 and 400 steps, 0.773
     threshold = 0.7 if cell == "mlstm" else 0.8
     assert accuracy > threshold, f"{cell}/{attention}: exact-match accuracy {accuracy:.3f}"

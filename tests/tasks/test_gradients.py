@@ -33,7 +33,7 @@ def test_run_writes_csvs_and_plots_and_summarises_the_data(tmp_path):
     for key in ("scalar_png", "flow_png"):
         assert report.files[key].read_bytes()[:8] == PNG_SIGNATURE
 
-    scalar = pd.read_csv(report.files["scalar_csv"])
+    scalar = pd.read_csv(report.files["scalar_csv"], float_precision="round_trip")
     assert list(scalar.columns) == ["w", "final_state", "grad_h0"]
     assert len(scalar) == 41
     np.testing.assert_allclose(scalar["grad_h0"], report.scalar.grad_h0, rtol=1e-15)

@@ -27,6 +27,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     TypeError,
     FileNotFoundError,
     IsADirectoryError,
+    FileExistsError,
     NotADirectoryError,
     PermissionError,
     UnicodeDecodeError,

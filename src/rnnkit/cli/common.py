@@ -22,3 +22,17 @@ def new_run_dir(command: str, out: str | None) -> Path:
         path = base.with_name(f"{base.name}-{n}")
     path.mkdir(parents=True)
     return path
+
+
+def run_dir_path(command: str, out: str | None) -> Path:
+    """The folder a run will be moved into: ``out``, else a new ``rnnkit-runs/<command>-<time>``
+    (not created: the task assembles the run elsewhere and moves it here when complete)."""
+    if out is not None:
+        return Path(out)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path("rnnkit-runs") / f"{command}-{stamp}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path

@@ -1,105 +1,107 @@
-"""``rnnkit forecast``: train a recurrent forecaster, compare it with the baselines, forecast ahead.
+"""``rnnkit forecast``: a global recurrent forecaster over one or many series, beside statsforecast.
 
-    rnnkit forecast                                   # AirPassengers, last 12 months held out
-    rnnkit forecast --dataset sunspots
-    rnnkit forecast sales.csv --time date --target units [--id store] [--covariates price]
-                    [--horizon 12] [--window 24] [--cell lstm] [--mode direct|recursive]
-                    [--fill ffill|interpolate|zero] [--log] [--epochs 300] [--ar-lags L]
-                    [--ensemble N] [--out DIR]
-    rnnkit forecast --model DIR sales.csv             # forecast with a saved model
+    rnnkit forecast                                   # Tourism quarterly (427 series), its test split
+    rnnkit forecast --dataset m3-monthly              # any M3 / Tourism subset, or airpassengers...
+    rnnkit forecast sales.csv --id store --time date --target units --horizon 6
+    rnnkit forecast --model DIR sales.csv --id store --time date --target units
 
-Values are parsed here rather than by argparse so that every mistake is one line on stderr.
-Nothing is written before the options and the data have been checked.
+A FILE is long (one row per series and time step: id, time, value columns; ``unique_id, ds, y``
+by default) or a single series (no id column). Values are parsed here rather than by argparse so
+every mistake is one line on stderr; nothing is written before the options and data are checked.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import re
 
-import torch
 from rich.console import Console
 from rich.table import Table
 
-from rnnkit.cli.common import new_run_dir
-from rnnkit.data.datasets import DATASETS, dataset_info, load_dataset
-from rnnkit.data.series import FILL_METHODS, SeriesColumns, SeriesSet, load_series, read_table
-from rnnkit.forecasting.baselines import BASELINES
-from rnnkit.forecasting.metrics import METRICS
-from rnnkit.models.forecaster import MODES
-from rnnkit.tasks.forecast import (
-    DEFAULT_BASELINES,
-    REFERENCES,
-    ForecastConfig,
-    ForecastRun,
-    ForecastTask,
-    run_forecast,
-    run_saved,
-)
+from rnnkit.cli.common import run_dir_path
+from rnnkit.data.series import FILL_METHODS
+from rnnkit.forecasting.networks import NETWORKS, SKIPS
+from rnnkit.models.validation import CELLS
 
-CELLS = ("rnn", "lstm", "gru", "slstm", "mlstm")
+DEFAULT_DATASET = "tourism-quarterly"
+
+# Library parameter -> the flag that sets it, so a library message reads in the user's terms.
+PARAMETER_FLAGS: dict[str, str] = {
+    "horizon": "--horizon", "lookback": "--lookback", "lookbacks": "--lookbacks", "ensemble": "--ensemble",
+    "hidden_size": "--hidden", "num_layers": "--layers", "dropout": "--dropout", "epochs": "--epochs",
+    "batch_size": "--batch", "lr": "--lr", "short_series": "--short-series", "val_windows": "--val-windows",
+    "levels": "--levels", "stat_models": "--baselines", "test_windows": "--test-windows", "network": "--network",
+    "cell": "--cell", "loss": "--loss", "skip": "--skip", "season": "--season", "max_seconds": "--max-seconds",
+    "futr_df": "--futr-file", "time_col": "--time", "target_col": "--target", "id_col": "--id",
+}
+
+
+def in_flags(message: str) -> str:
+    """``message`` with library parameter names (``short_series='skip'``) written as CLI flags."""
+    for parameter, flag in PARAMETER_FLAGS.items():
+        message = re.sub(rf"\b{parameter}=('?)([^',; )]*)\1", rf"{flag} \2", message)
+        if "_" in parameter:  # a bare name only when it cannot be an ordinary word
+            message = re.sub(rf"(?<![\w-]){parameter}\b(?!-)", flag, message)
+    return message
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "forecast",
-        help="forecast a time series with an RNN/LSTM/GRU/xLSTM, scored against classical baselines",
+        help="forecast many series with one recurrent network, scored beside statsforecast's baselines",
         description=(
-            "Train a recurrent forecaster on a CSV/Parquet series (or a bundled dataset; default "
-            "AirPassengers), hold out the last steps, print the metrics of the network and of the "
-            "baselines on them, and write forecast.csv, holdout.csv, metrics.csv, forecast.png and "
-            "the saved model into the output folder. With --model, forecast new data with a saved model."
+            "Train a global recurrent forecaster on every series of a long CSV/Parquet file (or a bundled "
+            f"dataset; default {DEFAULT_DATASET}), score it and statsforecast's baselines on the validation "
+            "windows and the held-out test part, and write metrics.csv, validation.csv, holdout.csv, "
+            "forecast.csv (unique_id, ds, <model>, <model>-lo-80...), forecast.png and the saved model."
         ),
     )
-    parser.add_argument("file", nargs="?", metavar="FILE", help="CSV or Parquet file, one row per time step")
-    parser.add_argument("--dataset", help=f"bundled series when no FILE: {', '.join(DATASETS)} (default: airpassengers)")
-    parser.add_argument("--time", help="time column of FILE (dates or numbers)")
-    parser.add_argument("--target", help="value column of FILE to forecast")
-    parser.add_argument("--id", help="series id column (several series, one global model)")
-    parser.add_argument("--covariates", metavar="A,B", help="comma-separated past covariate columns")
+    parser.add_argument("file", nargs="?", metavar="FILE", help="CSV or Parquet file (long: id, time, value)")
+    parser.add_argument("--dataset", help="bundled data when no FILE: m3-yearly|quarterly|monthly|other, "
+                        "tourism-yearly|quarterly|monthly, airpassengers, sunspots, co2 "
+                        f"(default: {DEFAULT_DATASET})")
+    parser.add_argument("--id", help="series id column of FILE (default: unique_id if present; none = one series)")
+    parser.add_argument("--time", help="time column of FILE (default: ds)")
+    parser.add_argument("--target", help="value column of FILE (default: y)")
+    parser.add_argument("--hist-exog", metavar="A,B", help="historical covariate columns (known up to the origin)")
+    parser.add_argument("--futr-exog", metavar="A,B", help="known-future covariate columns (their future values: --futr-file)")
+    parser.add_argument("--futr-file", metavar="FILE", help="future values of --futr-exog (id, time, columns)")
     parser.add_argument("--fill", help=f"fill missing values and skipped steps: {', '.join(FILL_METHODS)}")
-    parser.add_argument("--horizon", metavar="H", help="steps to forecast (default: the season length)")
-    parser.add_argument("--window", metavar="W", help="past steps the network reads (default: 2 x horizon)")
+    parser.add_argument("--horizon", metavar="H", help="steps to forecast (default: the dataset's, else one season)")
+    parser.add_argument("--season", metavar="M", help="season length (default: from the frequency)")
+    parser.add_argument("--network", default="direct", help=f"{' or '.join(NETWORKS)} (default: direct, MQ-RNN)")
     parser.add_argument("--cell", default="lstm", help=f"recurrent cell: {', '.join(CELLS)} (default: lstm)")
-    parser.add_argument("--mode", default="direct", help="direct (H outputs) or recursive (feed back) (default: direct)")
-    parser.add_argument("--hidden", metavar="N", help="hidden size (default: 32, or the dataset's validated setting)")
-    parser.add_argument("--layers", default="1", metavar="N", help="stacked recurrent layers (default: 1)")
-    parser.add_argument("--dropout", default="0", help="dropout between layers and before the head (default: 0)")
-    parser.add_argument("--ar-lags", default="0", metavar="L",
-                        help="direct mode: also map the last L values linearly to the forecast (default: 0, none)")
-    parser.add_argument("--ensemble", default="1", metavar="N",
-                        help="train N networks side by side and average their forecasts (default: 1)")
-    log = parser.add_mutually_exclusive_group()
-    log.add_argument("--log", dest="log", action="store_true", default=None, help="model the log of the target")
-    log.add_argument("--no-log", dest="log", action="store_false", help="model the target itself")
-    parser.add_argument("--scaler", default="standard", help="standard, minmax or none (default: standard)")
-    parser.add_argument("--calendar", action="store_true",
-                        help="feed the month of year / day of week of each step as a known-future covariate")
-    parser.add_argument("--reference",
-                        help="what the network's outputs are added to: season (seasonal naive), last (naive), "
-                             "none, or a classical model the network learns to correct: ets, sarima, ar, drift "
-                             "(default: season; ets for airpassengers)")
-    parser.add_argument("--quantiles", default="0.1,0.5,0.9", help="quantiles for intervals, or 'none' (default: 0.1,0.5,0.9)")
-    parser.add_argument("--test", metavar="N", help="steps held out at the end and scored (default: horizon)")
-    parser.add_argument("--val", default="0", metavar="N", help="validation steps before them, for early stopping (default: 0)")
-    parser.add_argument("--backtest-step", metavar="N", help="steps between held-out forecast origins (default: horizon)")
-    parser.add_argument("--baselines", default=",".join(DEFAULT_BASELINES), metavar="LIST",
-                        help=f"baselines to score, among {', '.join(BASELINES)}, or 'none'")
-    parser.add_argument("--season", metavar="M", help="season length (default: from the frequency, e.g. 12 monthly)")
-    parser.add_argument("--epochs", help="training epochs (default: 400, or the dataset's validated setting)")
-    parser.add_argument("--lr", help="learning rate (default: 0.003, or the dataset's validated setting)")
-    parser.add_argument("--weight-decay", metavar="WD",
-                        help="AdamW weight decay (default: 0, or the dataset's validated setting)")
-    parser.add_argument("--batch", default="128", metavar="B", help="batch size (default: 128)")
+    parser.add_argument("--hidden", metavar="N", help="hidden size (default: 64)")
+    parser.add_argument("--layers", metavar="N", help="stacked recurrent layers (default: 2)")
+    parser.add_argument("--dropout", metavar="P", help="dropout between stacked layers (default: 0)")
+    parser.add_argument("--lookback", metavar="L", help="past values each window shows (default: 2 seasons, >= 2 H)")
+    parser.add_argument("--lookbacks", metavar="L1,L2", help="ensemble over these lookbacks")
+    parser.add_argument("--ensemble", metavar="N", help="members (seeds) per lookback; median forecast (default: 1)")
+    parser.add_argument("--loss", help="direct network loss: mae (scaled) or smape (default: mae)")
+    parser.add_argument("--skip", help=f"what the direct network corrects: {', '.join(SKIPS)} (default: last)")
+    parser.add_argument("--short-series", help="series shorter than lookback + horizon: pad, skip or error "
+                        "(default: pad)")
+    parser.add_argument("--val-windows", metavar="N", help="validation origins per series (default: automatic)")
+    parser.add_argument("--levels", metavar="80,95", help="interval levels in %% (default: 80,95)")
+    parser.add_argument("--baselines", metavar="LIST", help="statsforecast models beside the network, or none "
+                        "(default: SeasonalNaive,Naive,AutoETS,AutoTheta,DOTM; AutoARIMA also available)")
+    parser.add_argument("--test-windows", metavar="N", help="horizons held out at the end and scored, 0 = none "
+                        "(default: 1; competitions keep their own test part)")
+    parser.add_argument("--epochs", metavar="N", help="training epochs (default: the dataset's setting, else 30)")
+    parser.add_argument("--lr", help="learning rate (default: 0.001)")
+    parser.add_argument("--batch", metavar="B", help="windows per batch (default: 256)")
+    parser.add_argument("--max-seconds", metavar="S", help="training time budget per member")
     parser.add_argument("--seed", default="0", help="random seed (default: 0)")
     parser.add_argument("--model", metavar="DIR", help="forecast FILE (or --dataset) with this saved model")
     parser.add_argument("--out", help="output folder (default: a new rnnkit-runs/forecast-<time>)")
+    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
     parser.set_defaults(func=run)
 
 
-def _int(flag: str, text: str | None, minimum: int, default: int | None = None) -> int | None:
+def _int(flag: str, text: str | None, minimum: int) -> int | None:
     if text is None:
-        return default
+        return None
     try:
         value = int(text)
     except ValueError:
@@ -109,7 +111,9 @@ def _int(flag: str, text: str | None, minimum: int, default: int | None = None) 
     return value
 
 
-def _float(flag: str, text: str, low: float, high: float) -> float:
+def _float(flag: str, text: str | None, low: float, high: float) -> float | None:
+    if text is None:
+        return None
     try:
         value = float(text)
     except ValueError:
@@ -119,128 +123,165 @@ def _float(flag: str, text: str, low: float, high: float) -> float:
     return value
 
 
-def _list(text: str | None) -> tuple[str, ...]:
-    if text is None or text.strip().lower() == "none":
+def _list(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    if text.strip().lower() == "none":
         return ()
     return tuple(item.strip() for item in text.split(",") if item.strip())
 
 
-def _choice(flag: str, value: str, choices: tuple[str, ...] | list[str]) -> str:
-    if value not in choices:
+def _choice(flag: str, value: str | None, choices: tuple[str, ...]) -> str | None:
+    if value is not None and value not in choices:
         raise ValueError(f"{flag} must be one of {', '.join(choices)}, got {value!r}")
     return value
 
 
-def _load_data(args: argparse.Namespace, columns: SeriesColumns | None = None) -> tuple[SeriesSet, str]:
-    """The series to work on and a label for them."""
-    fill = _choice("--fill", args.fill, FILL_METHODS) if args.fill is not None else None
+def load_data(args: argparse.Namespace):  # -> ForecastData
+    """The data to forecast, from FILE (with its columns) or --dataset."""
+    from rnnkit.data.series import read_table
+    from rnnkit.tasks.forecast import ForecastData, bundled_data, frame_from_file
+
+    exog = (_list(args.hist_exog) or ()) + (_list(args.futr_exog) or ())
     if args.file is None:
-        name = args.dataset or "airpassengers"
-        dataset_info(name)
-        for flag in ("time", "target", "id", "covariates"):
+        for flag in ("id", "time", "target", "hist_exog", "futr_exog"):
             if getattr(args, flag) is not None:
-                raise ValueError(f"--{flag} applies to a FILE, but none was given; add the file or drop --{flag}")
-        return load_dataset(name), name
+                option = "--" + flag.replace("_", "-")
+                raise ValueError(f"{option} applies to a FILE, but none was given; add the file or drop {option}")
+        return bundled_data(args.dataset or DEFAULT_DATASET)
     if args.dataset is not None:
         raise ValueError(f"give either FILE ({args.file}) or --dataset ({args.dataset}), not both")
-    if columns is None:
-        if args.time is None or args.target is None:
-            available = ", ".join(map(str, read_table(args.file).columns))
-            raise ValueError(
-                f"FILE needs --time and --target (the time and value columns); its columns are: {available}"
-            )
-        columns = SeriesColumns(args.time, args.target, args.id, _list(args.covariates))
-    return load_series(args.file, columns, fill=fill), args.file
+    columns = list(read_table(args.file).columns)
+    id_col = args.id or ("unique_id" if "unique_id" in columns else None)
+    time_col, target_col = args.time or "ds", args.target or "y"
+    for flag, column in (("--time", time_col), ("--target", target_col)):
+        if column not in columns:
+            raise ValueError(f"{args.file} has no column {column!r}; name its {flag[2:]} column with {flag} "
+                             f"(columns: {', '.join(map(str, columns))})")
+    frame = frame_from_file(args.file, id_col=id_col, time_col=time_col, target_col=target_col, exog=exog)
+    if args.fill is not None:
+        _choice("--fill", args.fill, FILL_METHODS)
+        frame = _filled(frame, args.fill)
+    futr_df = None
+    if args.futr_file is not None:
+        future = read_table(args.futr_file)
+        futr_df = future.rename(columns={c: n for c, n in ((id_col, "unique_id"), (time_col, "ds")) if c})
+        if id_col is None:
+            futr_df["unique_id"] = frame["unique_id"].iloc[0]
+    return ForecastData(frame, args.file, futr_df=futr_df)
 
 
-def build_config(args: argparse.Namespace, data: SeriesSet, label: str) -> ForecastConfig:
-    """Turn the parsed options into a ForecastConfig (dataset defaults where an option is absent)."""
-    info = DATASETS.get(label) if args.file is None else None
-    season = _int("--season", args.season, 1)
-    cycle = season or data.frequency.season_length
-    horizon = _int("--horizon", args.horizon, 1, info.horizon if info else max(cycle, 1))
-    window = _int("--window", args.window, 1, info.window if info else max(2 * horizon, cycle))
-    positive = all((s.values > 0).all() for s in data)
-    log = args.log if args.log is not None else (info.log if info else False)
-    if log and not positive:
-        raise ValueError("--log needs every target value > 0, but the data has values <= 0; drop --log")
-    quantiles = tuple(_float("--quantiles", q, 0.0, 1.0) for q in _list(args.quantiles))
-    baselines = _list(args.baselines)
-    for name in baselines:
-        _choice("--baselines", name, list(BASELINES))
-    options = {  # None where the option is absent: then the dataset's validated setting, else the default
+def _filled(frame, method: str):
+    """Fill missing values and skipped steps per series (the checks then see a complete grid)."""
+    import pandas as pd
+
+    from rnnkit.data.series import SeriesColumns, series_from_frame
+
+    data = series_from_frame(frame, SeriesColumns("ds", "y", "unique_id"), fill=method)
+    return pd.concat([pd.DataFrame({"unique_id": s.name, "ds": s.time, "y": s.values}) for s in data],
+                     ignore_index=True)
+
+
+def build_config(args: argparse.Namespace, data):  # -> ForecastConfig
+    """The ForecastConfig of the options: the dataset's validated settings where an option is absent."""
+    from rnnkit.forecasting.global_model import GlobalForecastConfig
+    from rnnkit.forecasting.settings import competition_settings
+    from rnnkit.tasks.forecast import ForecastConfig
+
+    horizon = _int("--horizon", args.horizon, 1)
+    if horizon is None:
+        horizon = _dataset_horizon(data)
+    levels = _list(args.levels)
+    options = {
+        "network": _choice("--network", args.network, NETWORKS),
+        "cell": _choice("--cell", args.cell, CELLS),
         "hidden_size": _int("--hidden", args.hidden, 1),
-        "reference": None if args.reference is None else _choice("--reference", args.reference, REFERENCES),
+        "num_layers": _int("--layers", args.layers, 1),
+        "dropout": _float("--dropout", args.dropout, 0.0, 1.0),
+        "lookback": _int("--lookback", args.lookback, 1),
+        "lookbacks": None if args.lookbacks is None else tuple(_int("--lookbacks", v, 1) for v in _list(args.lookbacks)),
+        "ensemble": _int("--ensemble", args.ensemble, 1),
+        "loss": _choice("--loss", args.loss, ("mae", "smape")),
+        "skip": _choice("--skip", args.skip, SKIPS),
+        "short_series": _choice("--short-series", args.short_series, ("pad", "skip", "error")),
+        "val_windows": _int("--val-windows", args.val_windows, 1),
+        "levels": None if levels is None else tuple(_float("--levels", v, 1.0, 100.0) for v in levels),
         "epochs": _int("--epochs", args.epochs, 1),
-        "lr": None if args.lr is None else _float("--lr", args.lr, 1e-8, 10.0),
-        "weight_decay": None if args.weight_decay is None else _float("--weight-decay", args.weight_decay, 0.0, 10.0),
+        "lr": _float("--lr", args.lr, 1e-8, 10.0),
+        "batch_size": _int("--batch", args.batch, 1),
+        "max_seconds": _float("--max-seconds", args.max_seconds, 1.0, math.inf),
+        "season": _int("--season", args.season, 1) or data.season,
+        "hist_exog": _list(args.hist_exog),
+        "futr_exog": _list(args.futr_exog),
     }
-    settings = {**(info.settings if info else {}), **{k: v for k, v in options.items() if v is not None}}
-    return ForecastConfig(
-        **settings,
-        horizon=horizon,
-        window=window,
-        cell=_choice("--cell", args.cell, CELLS),
-        num_layers=_int("--layers", args.layers, 1),
-        dropout=_float("--dropout", args.dropout, 0.0, 1.0),
-        ar_lags=_int("--ar-lags", args.ar_lags, 0),
-        ensemble=_int("--ensemble", args.ensemble, 1),
-        mode=_choice("--mode", args.mode, MODES),
-        quantiles=quantiles,
-        scaler=_choice("--scaler", args.scaler, ("standard", "minmax", "none")),
-        log=log,
-        calendar=args.calendar,
-        test=_int("--test", args.test, 0),
-        val=_int("--val", args.val, 0),
-        backtest_step=_int("--backtest-step", args.backtest_step, 1),
-        baselines=baselines,
-        season=season,
-        batch_size=_int("--batch", args.batch, 1),
-        seed=_int("--seed", args.seed, 0),
-        progress_bar="auto",
-    )
+    settings = competition_settings(data.label) if args.file is None else {}
+    model = GlobalForecastConfig(**{**settings, **{k: v for k, v in options.items() if v is not None},
+                                    "horizon": horizon, "seed": _int("--seed", args.seed, 0),
+                                    "progress_bar": "auto"})
+    baselines = _list(args.baselines)
+    test_windows = _int("--test-windows", args.test_windows, 0)
+    return ForecastConfig(model=model, **({} if baselines is None else {"stat_models": baselines}),
+                          **({} if test_windows is None else {"test_windows": test_windows}))
 
 
-def _fmt(value: float, name: str) -> str:
-    if math.isnan(value):
-        return "n/a"
-    return f"{value:.2f}%" if name in ("MAPE", "sMAPE") else f"{value:.3f}" if name == "MASE" else f"{value:.2f}"
+def _dataset_horizon(data) -> int:
+    """The competition's horizon for a competition subset, else one season (at least 1)."""
+    from rnnkit.data.datasets import DATASETS
+    from rnnkit.forecasting.panel import panel_from_frame
+
+    if data.test_df is not None:
+        return int(data.test_df.groupby("unique_id").size().iloc[0])
+    if data.label in DATASETS:
+        return DATASETS[data.label].horizon
+    return data.season or panel_from_frame(data.df.groupby("unique_id", sort=False).head(3)).frequency.season_length
 
 
-def _print_report(console: Console, result: ForecastRun, label: str) -> None:
-    task = result.task
-    if result.report is not None:
-        table = Table(title=f"{label}: held-out last {task.split.test} steps, horizon {task.config.horizon}")
-        table.add_column("method")
-        for name in METRICS:
-            table.add_column(name, justify="right")
-        metrics = result.report.metrics
-        best = metrics["MAPE"].idxmin() if metrics["MAPE"].notna().any() else metrics["RMSE"].idxmin()
-        for method, row in metrics.iterrows():
-            style = "bold green" if method == best else None
-            table.add_row(str(method), *(_fmt(row[m], m) for m in METRICS), style=style)
-        console.print(table)
-    for kind, path in result.files.items():
-        console.print(f"{kind:>9}: {path}")
+def _table(title: str, metrics, network: str, primary: str) -> Table:
+    table = Table(title=title)
+    table.add_column("model")
+    columns = [c for c in metrics.columns if c != "fit s"] + (["fit s"] if "fit s" in metrics.columns else [])
+    for column in columns:
+        table.add_column(column, justify="right")
+    best = metrics[primary].idxmin() if metrics[primary].notna().any() else None
+    for model, row in metrics.iterrows():
+        style = "bold green" if model == best else ("bold" if model == network else None)
+        table.add_row(str(model), *("n/a" if row[c] != row[c] else f"{row[c]:.3f}" if c == "MASE" else f"{row[c]:.2f}"
+                                    for c in columns), style=style)
+    return table
 
 
 def run(args: argparse.Namespace) -> int:
-    torch.set_num_threads(1)  # tiny sequential steps: a second thread only adds contention on a busy CPU
+    try:
+        return _run(args)
+    except ValueError as err:
+        raise type(err)(in_flags(str(err))) from err
+
+
+def _run(args: argparse.Namespace) -> int:
     console = Console()
+    from rnnkit.tasks.forecast import predict_saved, run as run_task
+
+    data = load_data(args)
     if args.model is not None:
-        columns = ForecastTask.saved_columns(args.model) if args.file is not None else None
-        data, label = _load_data(args, columns)
-        out = new_run_dir("forecast", args.out)
-        result = run_saved(args.model, data, out)
-        console.print(f"forecast of {label} with the saved model {args.model}:")
-    else:
-        data, label = _load_data(args)
-        config = build_config(args, data, label)
-        task = ForecastTask(config, data)  # checks the lengths before anything is written
-        out = new_run_dir("forecast", args.out)
-        result = run_forecast(task, out)
-        seconds = result.task.train_seconds
-        hybrid = f", correcting the {config.reference.upper()} forecast," if config.hybrid else ""
-        console.print(f"trained a {config.mode} {config.cell}{hybrid} on {label} in {seconds:.1f} s")
-    _print_report(console, result, label)
+        out = run_dir_path("forecast", args.out)
+        result = predict_saved(args.model, data.df, out, overwrite=args.overwrite)
+        console.print(f"forecast of {result['num_series']} series of {data.label} with the saved model {args.model}")
+        for kind, path in result["files"].items():
+            console.print(f"{kind:>10}: {path}")
+        return 0
+    config = build_config(args, data)
+    out = run_dir_path("forecast", args.out)
+    report = run_task(config, data, out, overwrite=args.overwrite)
+    name = report.model_name
+    console.print(f"trained {name} on {report.num_series} series of {report.label} (horizon {report.horizon}, "
+                  f"season {report.season}) in {report.seconds[name]:.1f} s")
+    if report.validation is not None:
+        console.print(_table("validation windows (end of the training part)", report.validation, name, report.primary))
+    if report.metrics is not None:
+        metrics = report.metrics.assign(**{"fit s": [report.seconds.get(m, float("nan")) for m in report.metrics.index]})
+        console.print(_table(f"held-out test: {report.label}", metrics, name, report.primary))
+    for line in report.verdict:
+        console.print(line)
+    for kind, path in report.files.items():
+        console.print(f"{kind:>10}: {path}")
     return 0

@@ -1,8 +1,7 @@
 """Named real series that work offline: AirPassengers, yearly sunspots, Mauna Loa CO2.
 
 ``load_dataset(name)`` returns a validated :class:`~rnnkit.data.series.SeriesSet`; its
-:class:`DatasetInfo` gives the usual forecasting set-up (horizon, window, log transform and the
-settings validated for the series).
+:class:`DatasetInfo` gives its usual forecasting horizon.
 
 - ``airpassengers``: monthly airline passengers 1949-1960 (Box & Jenkins series G), 144 values,
   shipped as ``rnnkit/data/files/airpassengers.csv`` (source and licence in the README there).
@@ -14,10 +13,8 @@ settings validated for the series).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
-from typing import Any
 
 import pandas as pd
 
@@ -27,28 +24,17 @@ from rnnkit.errors import DataError
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """A named series and the forecasting set-up that suits it.
-
-    ``settings`` are :class:`~rnnkit.tasks.forecast.ForecastConfig` values chosen for this series
-    on validation years inside its training data (docs/benchmarks.md); ``rnnkit forecast`` and
-    ``benchmarks/forecast.py`` use them unless an option overrides them.
-    """
+    """A named series and its usual forecasting horizon."""
 
     name: str
     description: str
     horizon: int
-    window: int
-    log: bool
-    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 DATASETS: dict[str, DatasetInfo] = {
-    "airpassengers": DatasetInfo(
-        "airpassengers", "monthly airline passengers (thousands), 1949-1960", horizon=12, window=24, log=True,
-        settings={"reference": "ets", "hidden_size": 16, "weight_decay": 0.1, "lr": 1e-3, "epochs": 200},
-    ),
-    "sunspots": DatasetInfo("sunspots", "yearly sunspot numbers, 1700-2008", horizon=30, window=60, log=False),
-    "co2": DatasetInfo("co2", "Mauna Loa CO2 (ppm), monthly means 1958-2001", horizon=24, window=36, log=False),
+    "airpassengers": DatasetInfo("airpassengers", "monthly airline passengers (thousands), 1949-1960", horizon=12),
+    "sunspots": DatasetInfo("sunspots", "yearly sunspot numbers, 1700-2008", horizon=30),
+    "co2": DatasetInfo("co2", "Mauna Loa CO2 (ppm), monthly means 1958-2001", horizon=24),
 }
 
 

@@ -334,15 +334,14 @@ def _fmt(t: object) -> str:
 def _infer_frequency(times: pd.Index, name: str) -> Frequency:
     """The step of ``times`` (already strictly increasing), from the whole index or its first steps."""
     if isinstance(times, pd.DatetimeIndex):
-        with pd.option_context("future.infer_freq_returns_offset", True):
-            offset = pd.infer_freq(times) or pd.infer_freq(times[:3])
-        if offset is None:
+        alias = pd.infer_freq(times) or pd.infer_freq(times[:3])  # a string (pandas 2) or an offset (3)
+        if alias is None:
             shown = ", ".join(_fmt(t) for t in times[:3])
             raise DataError(
                 f"irregular time steps in series {name!r}: no regular step in its first times "
                 f"({shown}); resample the data to a regular frequency"
             )
-        return Frequency(offset=offset.freqstr)
+        return Frequency(offset=pd.tseries.frequencies.to_offset(alias).freqstr)
     steps = np.diff(times.to_numpy(dtype=np.float64))
     return Frequency(step=float(steps.min()))
 

@@ -55,6 +55,7 @@ from rnnkit.forecasting.panel import (
     column_stats,
     make_windows,
     panel_from_frame,
+    panel_to_frame,
     training_cutoffs,
 )
 from rnnkit.models.validation import check_choice, check_int, check_optional_int
@@ -93,6 +94,10 @@ class GlobalForecastConfig:
         val_windows: validation origins per series, 1 step apart, at the end of each series
             (None: enough for 50 calibration windows in all, at most H).
         levels: interval levels in % (conformal, calibrated on the validation windows).
+        refit: after validation, train every member again from scratch on all windows (the
+            validation part included) for its best epoch count; the intervals keep the
+            calibration of the first fit. Twice the training time; the network then learns
+            from the most recent values too.
     Covariates (columns of the frame; static ones in ``static_df``)
         hist_exog, futr_exog, stat_exog.
     Training (:class:`~rnnkit.training.TrainConfig`)
@@ -123,6 +128,7 @@ class GlobalForecastConfig:
     short_series: str = "pad"
     val_windows: int | None = None
     levels: tuple[int, ...] = (80, 95)
+    refit: bool = False
     hist_exog: tuple[str, ...] = ()
     futr_exog: tuple[str, ...] = ()
     stat_exog: tuple[str, ...] = ()
@@ -227,6 +233,7 @@ class FitSummary:
     members: int
     skipped_series: int
     epochs: list[int]
+    """Best epoch of each member on the validation windows."""
 
 
 class GlobalForecaster:
@@ -278,8 +285,6 @@ class GlobalForecaster:
     # ------------------------------------------------------------------ training
     def fit(self, df: pd.DataFrame, static_df: pd.DataFrame | None = None) -> GlobalForecaster:
         """Train on every series of ``df`` (long format); returns ``self``."""
-        from rnnkit.training import TrainConfig, fit
-
         start = time.perf_counter()
         c = self.config
         panel = self._panel(df, static_df, "df")
@@ -319,19 +324,37 @@ class GlobalForecaster:
             n_train, n_valw = len(train), len(val)
             logger.info("member %d/%d: %s %s, lookback %d, %d training windows from %d series",
                         index + 1, len(lookbacks), c.network, c.cell, lookback, n_train, len(panel))
-            config = TrainConfig(
-                optimizer="adamw" if c.weight_decay else "adam", lr=c.lr, weight_decay=c.weight_decay,
-                clip_norm=c.clip_norm, max_epochs=c.epochs, max_seconds=c.max_seconds, batch_size=c.batch_size,
-                shuffle=True, seed=c.seed + index, early_stopping_patience=c.patience, restore_best=True,
-                progress_bar=c.progress_bar, log_dir=None, quiet=True,
-            )
-            with torch.random.fork_rng(devices=[]):  # training draws leave the caller's generator alone
-                result = fit(member, GlobalObjective(c.loss), train, val, config, collate_fn=batch_as_is)
-            epochs.append(result.epochs)
+            result = self._train(member, train, val, c.epochs, c.seed + index)
+            epochs.append(_best_epoch(result.history))
         self.panel = panel
         self._calibrate(panel, val_cutoffs)
+        if c.refit:
+            all_cutoffs = training_cutoffs(lengths, lengths, c.horizon, min_context, c.max_windows_per_series)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(c.seed + 1)
+                fresh = GlobalEnsemble(GlobalEnsembleConfig(net, lookbacks))
+            for index, (member, lookback) in enumerate(zip(fresh.members, lookbacks, strict=True)):
+                train = WindowDataset(self._windows(panel, all_cutoffs, lookback, True), keys)
+                logger.info("refit of member %d/%d on %d windows for %d epochs", index + 1, len(lookbacks), len(train),
+                            epochs[index])
+                self._train(member, train, None, epochs[index], c.seed + index)
+            self.model = fresh
         self.summary_ = FitSummary(time.perf_counter() - start, n_train, n_valw, len(lookbacks), skipped, epochs)
         return self
+
+    def _train(self, member: nn.Module, train: WindowDataset, val: WindowDataset | None, epochs: int,
+               seed: int) -> Any:
+        from rnnkit.training import TrainConfig, fit
+
+        c = self.config
+        config = TrainConfig(
+            optimizer="adamw" if c.weight_decay else "adam", lr=c.lr, weight_decay=c.weight_decay,
+            clip_norm=c.clip_norm, max_epochs=epochs, max_seconds=c.max_seconds, batch_size=c.batch_size,
+            shuffle=True, seed=seed, early_stopping_patience=c.patience if val is not None else None,
+            restore_best=val is not None, progress_bar=c.progress_bar, log_dir=None, quiet=True,
+        )
+        with torch.random.fork_rng(devices=[]):  # training draws leave the caller's generator alone
+            return fit(member, GlobalObjective(c.loss), train, val, config, collate_fn=batch_as_is)
 
     def _drop_short(self, panel: Panel, lookback: int) -> tuple[Panel, int]:
         need = lookback + self.config.horizon
@@ -404,11 +427,14 @@ class GlobalForecaster:
         self.validation_ = self._frame(panel, cutoffs, self._calibrated(f), truth)
 
     def _calibrated(self, f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The conformal intervals; a wider level's interval always contains a narrower one's."""
         out = {"point": f["point"], "series": f["series"]}
-        for level in self.config.levels:
+        lo_bound, hi_bound = f["point"], f["point"]
+        for level in sorted(self.config.levels):
             q = np.asarray(self._state["conformal"][f"{level:g}"])
-            out[f"lo-{level:g}"], out[f"hi-{level:g}"] = widen(f["point"], f[f"lo-{level:g}"], f[f"hi-{level:g}"],
-                                                               f["scale"], q)
+            lo, hi = widen(f["point"], f[f"lo-{level:g}"], f[f"hi-{level:g}"], f["scale"], q)
+            lo_bound, hi_bound = np.minimum(lo, lo_bound), np.maximum(hi, hi_bound)
+            out[f"lo-{level:g}"], out[f"hi-{level:g}"] = lo_bound, hi_bound
         return out
 
     def _frame(self, panel: Panel, cutoffs: list[np.ndarray], f: dict[str, np.ndarray],
@@ -503,7 +529,7 @@ class GlobalForecaster:
         panel = self._panel(df, static_df, "df")
         held = c.horizon + (n_windows - 1) * step
         train = panel.head(held)
-        self.fit(_to_frame(train, c), static_df)
+        self.fit(panel_to_frame(train, c.hist_exog, c.futr_exog), static_df)
         assert self.panel is not None
         keep = np.isin(panel.ids, self.panel.ids)
         panel = panel.subset(keep)
@@ -537,20 +563,13 @@ class GlobalForecaster:
         return forecaster
 
 
+def _best_epoch(history: list[dict[str, float]]) -> int:
+    """Epochs up to and including the one with the lowest validation loss (all of them without one)."""
+    losses = [row.get("val_loss", math.inf) for row in history]
+    return int(np.argmin(losses)) + 1 if losses and min(losses) < math.inf else max(1, len(history))
+
+
 def _chunked(fn: Any, inputs: list[Tensor], size: int = 4096) -> Tensor:
     """``fn`` over row chunks of the inputs, concatenated (bounds the memory of big panels)."""
     n = inputs[0].shape[0]
     return torch.cat([fn(*(t[i : i + size] for t in inputs)) for i in range(0, n, size)])
-
-
-def _to_frame(panel: Panel, config: GlobalForecastConfig) -> pd.DataFrame:
-    """A panel back to the long format (for refitting on a cut)."""
-    frames = []
-    for i, name in enumerate(panel.ids):
-        frame = pd.DataFrame({ID: name, TIME: panel.times[i], "y": panel.y[i]})
-        for j, col in enumerate(config.hist_exog):
-            frame[col] = panel.hist[i][:, j]
-        for j, col in enumerate(config.futr_exog):
-            frame[col] = panel.futr[i][: len(panel.y[i]), j]
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)

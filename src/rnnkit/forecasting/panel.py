@@ -132,6 +132,19 @@ def panel_from_frame(
     )
 
 
+def panel_to_frame(panel: Panel, hist_exog: tuple[str, ...] = (), futr_exog: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A panel back in the long format: unique_id, ds (parsed, on the regular grid), y, covariates."""
+    frames = []
+    for i, name in enumerate(panel.ids):
+        frame = pd.DataFrame({ID: name, TIME: panel.times[i], TARGET: panel.y[i]})
+        for j, column in enumerate(hist_exog):
+            frame[column] = panel.hist[i][:, j]
+        for j, column in enumerate(futr_exog):
+            frame[column] = panel.futr[i][: len(panel.y[i]), j]
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
 def window_scale(z: np.ndarray, mask: np.ndarray, scale_window: int) -> np.ndarray:
     """The level s of each window (N, L) from its last ``scale_window`` observed values: (N,)."""
     tail, seen = np.abs(z[:, -scale_window:]) * mask[:, -scale_window:], mask[:, -scale_window:]

@@ -19,15 +19,12 @@ from rnnkit.models.attention import Attention
 from rnnkit.models.classifier import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.models.decoding import Hypotheses, beam_search, greedy_search, sample
 from rnnkit.models.encoder import SequenceEncoder, pool
-from rnnkit.models.forecaster import Forecaster, ForecasterConfig
 from rnnkit.models.generator import ConditionalGenerator, ConditionalGeneratorConfig, ImageEncoder
 from rnnkit.models.language_model import LanguageModel, LanguageModelConfig, bits_per_character, perplexity
 from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnkit.models.tagger import SequenceTagger, SequenceTaggerConfig
 
 __all__ = [
-    "Forecaster",
-    "ForecasterConfig",
     "Attention",
     "SequenceClassifier",
     "SequenceClassifierConfig",
