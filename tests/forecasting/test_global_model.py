@@ -114,6 +114,8 @@ def test_cross_validation_fits_before_the_first_cutoff_and_scores_every_window(m
     assert sorted(one["cutoff"].unique()) == [pd.Timestamp("2003-12-01"), pd.Timestamp("2004-06-01")]
     truth = df.set_index(["unique_id", "ds"])["y"]
     np.testing.assert_allclose(one["y"], truth.loc[list(zip(one["unique_id"], one["ds"]))].to_numpy())
+    short = model.cross_validation(df, n_windows=2, step_size=6, h=2)
+    assert len(short) == 4 * 2 * 2 and (short.groupby(["unique_id", "cutoff"]).size() == 2).all()
 
 
 def test_refit_trains_again_on_the_validation_part_for_the_best_epochs(make_panel):
@@ -180,3 +182,16 @@ def test_too_short_to_train_and_bad_settings_are_refused(make_panel):
         GlobalForecastConfig(network="tcn")
     with pytest.raises(RuntimeError, match="not fitted"):
         GlobalForecaster(GlobalForecastConfig()).predict()
+
+
+def test_log_transform_learns_relative_errors_and_refuses_values_at_or_below_zero(make_panel):
+    df = make_panel(num_series=24, length=84)
+    train, test = _split(df, 12)
+    model = _fit(train, horizon=12, epochs=25, lr=3e-3, hidden_size=32, context_size=16, transform="log")
+    forecast = model.predict()
+    assert (forecast["MQ-LSTM"] > 0).all()
+    last = train.groupby("unique_id").tail(1).set_index("unique_id")["y"]
+    table = score(forecast.assign(Naive=forecast["unique_id"].map(last)), test, train, 12, ["MQ-LSTM", "Naive"])
+    assert table.loc["MQ-LSTM", "sMAPE"] < 0.5 * table.loc["Naive", "sMAPE"]
+    with pytest.raises(DataError, match="transform='log' needs every y > 0, but series 's00'"):
+        _fit(df.assign(y=df["y"].where(df.index != 2, 0.0)), horizon=12, transform="log")

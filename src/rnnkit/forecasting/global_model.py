@@ -64,6 +64,7 @@ from rnnkit.training.objectives import Objective, StepOutput
 logger = logging.getLogger(__name__)
 
 LOSSES: tuple[str, ...] = ("mae", "smape")
+TRANSFORMS: tuple[str, ...] = ("scale", "log")
 SHORT_SERIES: tuple[str, ...] = ("pad", "skip", "error")
 _WINDOW_KEYS = ("z", "mask", "hist", "futr", "stat")
 
@@ -81,6 +82,9 @@ class GlobalForecastConfig:
         skip: what the direct network's output adds to: "last", "season" or "none".
         loss: direct network: "mae" of the scaled values (|y - f| / s) or "smape".
         num_samples: sample paths per series (deepar).
+        transform: what the network sees of a window: "scale" (y / s) or "log" (log(y / s), for
+            positive data with multiplicative seasonality and noise: errors become relative, and
+            the forecast s * exp(f) is never negative).
     Windows
         lookback: L, past values each window shows (None: 2 seasons, at least 2 H).
         lookbacks: an ensemble over several lookbacks (overrides ``lookback``).
@@ -118,6 +122,7 @@ class GlobalForecastConfig:
     skip: str = "last"
     loss: str = "mae"
     num_samples: int = 100
+    transform: str = "scale"
     lookback: int | None = None
     lookbacks: tuple[int, ...] = ()
     ensemble: int = 1
@@ -150,6 +155,7 @@ class GlobalForecastConfig:
         check_choice("network", self.network, NETWORKS)
         check_choice("loss", self.loss, LOSSES)
         check_choice("short_series", self.short_series, SHORT_SERIES)
+        check_choice("transform", self.transform, TRANSFORMS)
         for name in ("num_samples", "ensemble", "epochs", "batch_size"):
             check_int(name, getattr(self, name), 1)
         for name in ("lookback", "season", "scale_window", "min_context", "max_windows_per_series", "val_windows",
@@ -279,8 +285,26 @@ class GlobalForecaster:
 
     def _windows(self, panel: Panel, cutoffs: list[np.ndarray], lookback: int, with_target: bool) -> dict[str, np.ndarray]:
         stats = self._stats()
-        return make_windows(panel, cutoffs, self._spec(lookback), with_target=with_target,
-                            hist_stats=stats["hist"], futr_stats=stats["futr"], stat_stats=stats["stat"])
+        w = make_windows(panel, cutoffs, self._spec(lookback), with_target=with_target,
+                         hist_stats=stats["hist"], futr_stats=stats["futr"], stat_stats=stats["stat"])
+        if self.config.transform == "log":  # z -> log z on observed steps (the padding stays 0)
+            w["z"] = np.where(w["mask"] > 0, np.log(np.maximum(w["z"], 1e-8)), 0.0).astype(np.float32)
+            if with_target:
+                w["target"] = np.log(np.maximum(w["target"], 1e-8)).astype(np.float32)
+        return w
+
+    def _to_data_units(self, scaled: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """Network outputs (..., N, H) back to the data's units with each window's level (N,)."""
+        values = np.exp(scaled) if self.config.transform == "log" else scaled
+        return values * scale[:, None]
+
+    def _check_positive(self, panel: Panel) -> None:
+        if self.config.transform != "log":
+            return
+        for name, y in zip(panel.ids, panel.y):
+            if np.any(y <= 0):
+                raise DataError(f"transform='log' needs every y > 0, but series {name!r} has a value <= 0; "
+                                "use transform='scale'")
 
     # ------------------------------------------------------------------ training
     def fit(self, df: pd.DataFrame, static_df: pd.DataFrame | None = None) -> GlobalForecaster:
@@ -288,6 +312,7 @@ class GlobalForecaster:
         start = time.perf_counter()
         c = self.config
         panel = self._panel(df, static_df, "df")
+        self._check_positive(panel)
         season = c.season or panel.frequency.season_length
         lookbacks = self._lookbacks(season)
         scale_window = c.scale_window or season
@@ -392,11 +417,11 @@ class GlobalForecaster:
                     inputs = [torch.as_tensor(w[k]) for k in _WINDOW_KEYS]
                     if c.network == "deepar":
                         paths = _chunked(lambda *t: member.sample(*t, c.num_samples).transpose(0, 1), inputs)
-                        draws = paths.transpose(0, 1).double().numpy() * w["scale"][None, :, None]  # (S, N, H)
+                        draws = self._to_data_units(paths.transpose(0, 1).double().numpy(), w["scale"])  # (S, N, H)
                         samples.append(draws)
                         points.append(np.median(draws, axis=0))
                     else:
-                        points.append(_chunked(member, inputs).double().numpy() * w["scale"][:, None])
+                        points.append(self._to_data_units(_chunked(member, inputs).double().numpy(), w["scale"]))
                 if scale is None:
                     scale, series = w["scale"], w["series"]
         finally:
@@ -483,6 +508,7 @@ class GlobalForecaster:
         panel = self.panel if df is None else self._panel(df, static_df, "df")
         assert panel is not None
         self._check_frequency(panel)
+        self._check_positive(panel)
         if c.futr_exog:
             panel = self._with_future(panel, futr_df)
         out = self._frame(panel, [np.array([n]) for n in panel.lengths], self._calibrated(self._forecast(
@@ -518,25 +544,29 @@ class GlobalForecaster:
         return replace(panel, futr=futr)
 
     def cross_validation(self, df: pd.DataFrame, n_windows: int = 1, step_size: int | None = None,
-                         static_df: pd.DataFrame | None = None) -> pd.DataFrame:
+                         h: int | None = None, static_df: pd.DataFrame | None = None) -> pd.DataFrame:
         """Fit on each series without its last ``H + (n_windows - 1) step_size`` values, then forecast
         from ``n_windows`` origins ``step_size`` apart (default H) at the end: unique_id, ds, cutoff,
-        y, <model> and its intervals, as NeuralForecast's ``cross_validation``."""
+        y, <model> and its intervals, as StatsForecast's and NeuralForecast's ``cross_validation``.
+        ``h`` (at most the model's horizon) keeps the first steps of each window."""
         c = self.config
         check_int("n_windows", n_windows, 1)
         step = c.horizon if step_size is None else step_size
         check_int("step_size", step, 1)
+        h = c.horizon if h is None else h
+        check_int("h", h, 1)
+        if h > c.horizon:
+            raise ValueError(f"h={h} exceeds the model's horizon {c.horizon}; train with horizon >= {h}")
         panel = self._panel(df, static_df, "df")
         held = c.horizon + (n_windows - 1) * step
         train = panel.head(held)
         self.fit(panel_to_frame(train, c.hist_exog, c.futr_exog), static_df)
         assert self.panel is not None
-        keep = np.isin(panel.ids, self.panel.ids)
-        panel = panel.subset(keep)
+        panel = panel.subset(np.isin(panel.ids, self.panel.ids))
         cutoffs = [np.array([n - held + k * step for k in range(n_windows)]) for n in panel.lengths]
         truth = np.stack([panel.y[i][cut : cut + c.horizon] for i, cuts in enumerate(cutoffs) for cut in cuts])
-        f = self._calibrated(self._forecast(panel, cutoffs))
-        return self._frame(panel, cutoffs, f, truth)
+        out = self._frame(panel, cutoffs, self._calibrated(self._forecast(panel, cutoffs)), truth)
+        return out[out.groupby(["unique_id", "cutoff"]).cumcount() < h].reset_index(drop=True)
 
     # ------------------------------------------------------------------ saving
     def save(self, directory: str | Path) -> Path:
