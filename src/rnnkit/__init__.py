@@ -3,6 +3,8 @@
 The public API is re-exported here explicitly; see the submodules for the full story.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from rnnkit.cells import GRUCell, LSTMCell, RNNCell
 from rnnkit.diagnostics import (
     GradientFlowConfig,
@@ -33,7 +35,6 @@ from rnnkit.layers.blocks import mLSTMBlock, sLSTMBlock, xLSTMStack, xLSTMStackC
 from rnnkit.layers.xlstm import mLSTM, mLSTMState, sLSTM, sLSTMState
 from rnnkit.training import (
     ClassificationObjective,
-    FitResult,
     Objective,
     RegressionObjective,
     SequenceCrossEntropyObjective,
@@ -41,14 +42,30 @@ from rnnkit.training import (
     StreamDataset,
     StreamingLMObjective,
     TrainConfig,
-    evaluate,
-    fit,
     load_model,
-    predict,
     save_model,
 )
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from rnnkit.forecasting import GlobalForecastConfig, GlobalForecaster
+    from rnnkit.training.engine import FitResult, evaluate, fit, predict
+
+# Loaded on first use (PEP 562): the training engine imports Lightning, the forecaster pandas and
+# statsforecast's neighbours; ``import rnnkit`` needs neither.
+_LAZY = {"FitResult": "rnnkit.training.engine", "fit": "rnnkit.training.engine", "evaluate": "rnnkit.training.engine",
+         "predict": "rnnkit.training.engine", "GlobalForecaster": "rnnkit.forecasting.global_model",
+         "GlobalForecastConfig": "rnnkit.forecasting.global_model"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")
+
 
 __all__ = [
     "__version__",
@@ -105,4 +122,6 @@ __all__ = [
     "Vocab",
     "load_vectors",
     "pretrained_embedding",
+    "GlobalForecaster",
+    "GlobalForecastConfig",
 ]

@@ -20,7 +20,7 @@ from rnnkit.models import (
     SequenceTaggerConfig,
 )
 from rnnkit.training.config import TrainConfig
-from rnnkit.training.fit import fit
+from rnnkit.training import fit
 from rnnkit.training.objectives import (
     ClassificationObjective,
     Objective,

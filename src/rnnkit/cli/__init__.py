@@ -15,10 +15,9 @@ import sys
 from collections.abc import Sequence
 
 from rnnkit import __version__
+from rnnkit.cli.commands import COMMANDS
 from rnnkit.errors import RnnkitError
 
-# Each name is a module ``rnnkit.cli.<name>`` exposing ``register(subparsers)``.
-COMMANDS: tuple[str, ...] = ("gradients", "embed", "longrange", "lm", "forecast", "translate", "caption", "classify")
 
 # Exceptions that mean "the user asked for something that cannot be done as given".
 USER_ERRORS: tuple[type[BaseException], ...] = (
@@ -34,7 +33,9 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or with ``only`` the full parser of that command and a one-line
+    entry for each other (``rnnkit --help`` then imports no command module, so it starts fast)."""
     parser = argparse.ArgumentParser(
         prog="rnnkit",
         description="Recurrent neural networks from the equations up: RNN, LSTM, GRU, sLSTM, mLSTM.",
@@ -42,13 +43,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
-        importlib.import_module(f"rnnkit.cli.{name}").register(subparsers)
+    for name, help_line in COMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(f"rnnkit.cli.{name}").register(subparsers)
+        else:
+            subparsers.add_parser(name, help=help_line)
     return parser
 
 
+def _command(argv: Sequence[str]) -> str | None:
+    """The sub-command named in ``argv`` (its first word that is not an option), if it is one."""
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = _command(argv)
+    parser = build_parser(only=command) if command else build_parser(only="")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

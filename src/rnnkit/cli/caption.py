@@ -11,6 +11,7 @@ import json
 
 import torch
 
+from rnnkit.cli.commands import COMMANDS
 from rnnkit.cli.common import new_run_dir
 from rnnkit.io import atomic_write_text
 from rnnkit.tasks.caption import (
@@ -26,7 +27,7 @@ from rnnkit.tasks.caption import (
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "caption",
-        help="caption 8x8 digit images with their number word (CNN encoder + recurrent decoder)",
+        help=COMMANDS["caption"],
         description="Train a captioner on sklearn's load_digits images, or caption held-out images.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)

@@ -15,6 +15,7 @@ import logging
 from rich.console import Console
 from rich.table import Table
 
+from rnnkit.cli.commands import COMMANDS
 from rnnkit.cli.common import new_run_dir
 from rnnkit.data.embeddings import VECTOR_FORMATS
 from rnnkit.models.encoder import POOLINGS
@@ -24,7 +25,7 @@ from rnnkit.tasks.classify import ClassifyReport, ClassifyTrainConfig, predict_t
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "classify", help="text classification (many-to-one): train on a CSV or Rotten Tomatoes, predict",
+        "classify", help=COMMANDS["classify"],
         description="Many-to-one text classification (seed 002: the sentiment of a review). "
                     "Reports accuracy, macro-F1 and the confusion matrix on a held-out split.",
     )

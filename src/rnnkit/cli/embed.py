@@ -19,6 +19,7 @@ import logging
 from rich.console import Console
 from rich.table import Table
 
+from rnnkit.cli.commands import COMMANDS
 from rnnkit.cli.common import new_run_dir
 from rnnkit.data.embeddings import ALGORITHMS, VECTOR_FORMATS, Word2VecConfig
 from rnnkit.data.corpora import CORPORA
@@ -41,7 +42,7 @@ def _vectors_options(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "embed", help="word embeddings: train word2vec, analogies, neighbours, analogy accuracy",
+        "embed", help=COMMANDS["embed"],
         description="Word embeddings (seed 002): train CBOW/skip-gram vectors with gensim, ask "
                     "analogies (king - man + woman = queen), nearest neighbours, and score the "
                     "Google analogy set.",

@@ -19,6 +19,7 @@ import re
 from rich.console import Console
 from rich.table import Table
 
+from rnnkit.cli.commands import COMMANDS
 from rnnkit.cli.common import run_dir_path
 from rnnkit.data.series import FILL_METHODS
 from rnnkit.forecasting.networks import NETWORKS, SKIPS
@@ -49,7 +50,7 @@ def in_flags(message: str) -> str:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "forecast",
-        help="forecast many series with one recurrent network, scored beside statsforecast's baselines",
+        help=COMMANDS["forecast"],
         description=(
             "Train a global recurrent forecaster on every series of a long CSV/Parquet file (or a bundled "
             f"dataset; default {DEFAULT_DATASET}), score it and statsforecast's baselines on the validation "

@@ -16,6 +16,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from rnnkit.cli.commands import COMMANDS
 from rnnkit.cli.common import new_run_dir
 from rnnkit.tasks.gradients import GradientsConfig, GradientsReport, run_gradients
 
@@ -23,7 +24,7 @@ from rnnkit.tasks.gradients import GradientsConfig, GradientsReport, run_gradien
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "gradients",
-        help="measure vanishing/exploding gradients (scalar RNN and real layers), write plots + CSV",
+        help=COMMANDS["gradients"],
         description=(
             "Run the scalar experiment h_t = tanh(w h_{t-1}) of seed 003 over w in [-4, 4], and "
             "measure in freshly initialised layers how the gradient norm of the last output "

@@ -14,6 +14,7 @@ import math
 from rich.console import Console
 from rich.table import Table
 
+from rnnkit.cli.commands import COMMANDS
 from rnnkit.cli.common import new_run_dir
 from rnnkit.data.corpora import CORPORA
 from rnnkit.data.tokenizers import LEVELS
@@ -24,7 +25,7 @@ from rnnkit.tasks.lm import GenerateConfig, LMReport, LMTrainConfig, generate_te
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "lm", help="language models: train on a text (truncated BPTT), generate text",
+        "lm", help=COMMANDS["lm"],
         description="Next-character / next-word language models (seed 002) trained with truncated "
                     "BPTT over the token stream; report validation loss, perplexity and bits per "
                     "character; generate with temperature, top-k and top-p sampling.",

@@ -17,6 +17,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
+from rnnkit.cli.commands import COMMANDS
 from rnnkit.cli.common import new_run_dir
 from rnnkit.io import atomic_write_text
 from rnnkit.models.validation import CELLS
@@ -26,7 +27,7 @@ from rnnkit.tasks.longrange import TASKS, LongRangeConfig, run_longrange
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "longrange",
-        help="train a cell on the adding / copy-memory task and compare with the baseline",
+        help=COMMANDS["longrange"],
         description=(
             "Long-range dependency tasks (Hochreiter & Schmidhuber 1997; Arjovsky et al. 2016). "
             "adding: sum the two marked values of a length-T sequence, baseline MSE 0.167. copy: "

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from rnnkit.cli.commands import COMMANDS
 from rnnkit.cli.common import new_run_dir
 from rnnkit.io import atomic_write_text
 from rnnkit.tasks.translate import (
@@ -29,7 +30,7 @@ from rnnkit.tasks.translate import (
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "translate",
-        help="sequence-to-sequence translation with attention (numbers, dates or a TSV file)",
+        help=COMMANDS["translate"],
         description="Train an encoder-decoder translator, or translate with a saved one.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)

@@ -36,7 +36,7 @@ from rnnkit.models.classifier import SequenceClassifier, SequenceClassifierConfi
 from rnnkit.models.tagger import SequenceTagger, SequenceTaggerConfig
 from rnnkit.models.validation import check_cell, check_cell_kwargs, check_choice, check_int
 from rnnkit.training.config import TrainConfig
-from rnnkit.training.fit import fit
+from rnnkit.training import fit
 from rnnkit.training.objectives import RegressionObjective, SequenceCrossEntropyObjective
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The training engine: one Lightning-based loop for every rnnkit model and task.
 
 * :class:`TrainConfig` — every setting of a run, validated (``config.py``).
-* :func:`fit`, :func:`evaluate`, :func:`predict` and :class:`FitResult` (``fit.py``).
+* :func:`fit`, :func:`evaluate`, :func:`predict` and :class:`FitResult` (``engine.py``).
 * Objectives: how a batch becomes a loss — :class:`Objective`, :class:`StepOutput` and the ready
   :class:`RegressionObjective`, :class:`ClassificationObjective`,
   :class:`SequenceCrossEntropyObjective`, :class:`StreamingLMObjective` (``objectives.py``).
@@ -22,9 +22,9 @@ Quick start::
 See ``docs/guides/training.md`` for TBPTT, clipping, DDP, checkpoints and the saved-model format.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from rnnkit.training.config import TrainConfig
-from rnnkit.training.fit import FitResult, evaluate, fit, predict
-from rnnkit.training.module import TaskModule
 from rnnkit.training.objectives import (
     ClassificationObjective,
     Objective,
@@ -35,6 +35,23 @@ from rnnkit.training.objectives import (
 )
 from rnnkit.training.saved_model import load_model, save_model
 from rnnkit.training.tbptt import StreamDataset, detach_state
+
+if TYPE_CHECKING:
+    from rnnkit.training.engine import FitResult, evaluate, fit, predict
+    from rnnkit.training.module import TaskModule
+
+# The engine's entry points import Lightning (about 2 s): loaded on first use (PEP 562), so
+# ``import rnnkit`` and ``rnnkit --help`` stay fast.
+_LAZY = {"FitResult": "engine", "fit": "engine", "evaluate": "engine", "predict": "engine", "TaskModule": "module"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"rnnkit.training.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'rnnkit.training' has no attribute {name!r}")
+
 
 __all__ = [
     "TrainConfig",

@@ -1,5 +1,0 @@
-import sys
-
-from rnnkit.cli import main
-
-sys.exit(main())
