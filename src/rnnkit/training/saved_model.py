@@ -315,7 +315,7 @@ def save_model(directory: str | os.PathLike[str], model: nn.Module, extras: dict
     finally:
         if staging.exists():
             shutil.rmtree(staging)
-    log.info("saved %s to %s", type(model).__name__, target)
+    log.debug("saved %s to %s", type(model).__name__, target)
     return target
 
 
