@@ -31,7 +31,7 @@ import torch
 
 from rnnkit.forecasting.accuracy import score
 from rnnkit.forecasting.competitions import COMPETITIONS, load_competition
-from rnnkit.forecasting.global_model import GlobalForecastConfig, GlobalForecaster
+from rnnkit.forecasting import GlobalForecastConfig, GlobalForecaster
 from rnnkit.forecasting.settings import competition_settings
 from rnnkit.forecasting.statistical import DEFAULT_STAT_MODELS, statistical_forecasts
 from rnnkit.data.series import Frequency

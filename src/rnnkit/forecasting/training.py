@@ -1,0 +1,81 @@
+"""Training the members of a global forecaster: the ensemble module, the loss, one Lightning run each."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from rnnkit.forecasting.config import GlobalForecastConfig
+from rnnkit.forecasting.networks import GlobalNetConfig, build_global_net, smape_loss
+from rnnkit.training.objectives import Objective, StepOutput
+
+@dataclass
+class GlobalEnsembleConfig:
+    """The members of a :class:`GlobalEnsemble`: one network config, one lookback per member."""
+
+    net: GlobalNetConfig
+    lookbacks: tuple[int, ...]
+
+
+class GlobalEnsemble(nn.Module):
+    """The trained networks of a :class:`GlobalForecaster` (``members[i]`` reads ``lookbacks[i]`` values)."""
+
+    def __init__(self, config: GlobalEnsembleConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.members = nn.ModuleList(build_global_net(config.net) for _ in config.lookbacks)
+
+
+class GlobalObjective(Objective):
+    """Loss of a global network on a batch of windows.
+
+    direct: ``loss`` ("mae" of the scaled values, or "smape") of the H-step forecast.
+    deepar: negative log-likelihood of every observed step of the window (context and target)
+    given the steps before it, the true values fed back.
+    """
+
+    def __init__(self, loss: str) -> None:
+        self.loss = loss
+
+    def step(self, model: nn.Module, batch: Any, state: Any = None) -> StepOutput:
+        z, mask, target = batch["z"], batch["mask"], batch["target"]
+        if model.config.network == "deepar":
+            full_z = torch.cat([z, target], dim=1)  # (B, L + H)
+            full_mask = torch.cat([mask, torch.ones_like(target)], dim=1)
+            hist = torch.cat([batch["hist"], batch["target_hist"]], dim=1)
+            dist = model.distribution(full_z, full_mask, hist, batch["futr"], batch["stat"])
+            weight = full_mask[:, 1:]  # (B, L + H - 1)
+            loss = -(dist.log_prob(full_z[:, 1:]) * weight).sum() / weight.sum().clamp_min(1.0)
+            return StepOutput(loss, {}, int(z.shape[0]))
+        forecast = model(z, mask, batch["hist"], batch["futr"], batch["stat"])  # (B, H)
+        mae = torch.mean(torch.abs(forecast - target))
+        loss = mae if self.loss == "mae" else smape_loss(forecast, target)
+        return StepOutput(loss, {"mae": mae.detach()}, int(z.shape[0]))
+
+
+def best_epoch(history: list[dict[str, float]]) -> int:
+    """Epochs up to and including the one with the lowest validation loss (all of them without one)."""
+    losses = [row.get("val_loss", math.inf) for row in history]
+    return int(np.argmin(losses)) + 1 if losses and min(losses) < math.inf else max(1, len(history))
+
+
+def train_member(member: nn.Module, train: Any, val: Any, config: GlobalForecastConfig, epochs: int, seed: int) -> Any:
+    """Train one network with the engine (Lightning): early stopping and the best weights on ``val``
+    when given; returns the :class:`~rnnkit.training.FitResult`."""
+    from rnnkit.forecasting.panel import batch_as_is
+    from rnnkit.training import TrainConfig, fit
+
+    c = config
+    settings = TrainConfig(
+        optimizer="adamw" if c.weight_decay else "adam", lr=c.lr, weight_decay=c.weight_decay,
+        clip_norm=c.clip_norm, max_epochs=epochs, max_seconds=c.max_seconds, batch_size=c.batch_size,
+        shuffle=True, seed=seed, early_stopping_patience=c.patience if val is not None else None,
+        restore_best=val is not None, progress_bar=c.progress_bar, log_dir=None, quiet=True,
+    )
+    with torch.random.fork_rng(devices=[]):  # training draws leave the caller's generator alone
+        return fit(member, GlobalObjective(c.loss), train, val, settings, collate_fn=batch_as_is)
