@@ -143,12 +143,15 @@ def test_seasonal_indices_recover_a_multiplicative_pattern_aligned_to_the_window
     y = 10.0 * pattern[t % 4]
     mask = np.r_[0, 0, np.ones(L - 2)]
     short = np.r_[np.zeros(L - 7), np.ones(7)]
-    z = np.vstack([y * mask, np.r_[0, 0, 1 + 0.01 * np.sin(np.arange(L - 2))], y * short])
-    index = seasonal_indices(z, np.vstack([mask, mask, short]), 4)
+    zero = y * mask
+    zero[10] = 0.0
+    z = np.vstack([y * mask, np.r_[0, 0, 1 + 0.01 * np.sin(np.arange(L - 2))], y * short, zero])
+    index = seasonal_indices(z, np.vstack([mask, mask, short, mask]), 4)
     np.testing.assert_allclose(positions(index[:1], 0, L, L)[0, 2:], pattern[t[2:] % 4])  # context positions
     np.testing.assert_allclose(positions(index[:1], L, 4, L)[0], pattern[(L + np.arange(4)) % 4])  # ahead
     np.testing.assert_allclose(index[1], 1.0)  # no seasonality: the test says no
     np.testing.assert_allclose(index[2], 1.0)  # fewer than two observed cycles
+    np.testing.assert_allclose(index[3], 1.0)  # a zero: no multiplicative decomposition
 
 
 def test_deseasonalized_untrained_network_is_the_seasonal_naive_forecast():

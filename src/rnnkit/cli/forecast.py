@@ -84,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--transform", help="what the network sees of a window: scale (y / level) or log "
                         "(log(y / level), positive data) (default: scale)")
     parser.add_argument("--deseasonalize", action="store_true", default=None,
-                        help="divide each window by its seasonal indices (Theta's seasonality test; positive data)")
+                        help="divide each window by its seasonal indices (when Theta's seasonality test says so)")
     parser.add_argument("--short-series", help="series shorter than lookback + horizon: pad, skip or error "
                         "(default: pad)")
     parser.add_argument("--val-windows", metavar="N", help="validation origins per series (default: automatic)")

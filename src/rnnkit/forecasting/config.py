@@ -32,7 +32,7 @@ class GlobalForecastConfig:
         deseasonalize: divide each window by the multiplicative seasonal indices of the last five
             cycles before its origin (fewer where the series is shorter) when they pass the Theta
             method's seasonality test (:mod:`rnnkit.forecasting.seasonality`); the forecast is
-            multiplied back. Positive data only.
+            multiplied back. A window with a value <= 0 in those cycles is left as it is.
     Windows
         lookback: L, past values each window shows (None: 2 seasons, at least 2 H).
         lookbacks: an ensemble over several lookbacks (overrides ``lookback``).

@@ -144,14 +144,12 @@ class GlobalForecaster:
         return values * w["season"] if "season" in w else values
 
     def _check_positive(self, panel: Panel) -> None:
-        c = self.config
-        if c.transform != "log" and not c.deseasonalize:
+        if self.config.transform != "log":
             return
-        option = "transform='log'" if c.transform == "log" else "deseasonalize=True"
         for name, y in zip(panel.ids, panel.y):
             if np.any(y <= 0):
-                raise DataError(f"{option} needs every y > 0, but series {name!r} has a value <= 0; "
-                                "use transform='scale' and deseasonalize=False")
+                raise DataError(f"transform='log' needs every y > 0, but series {name!r} has a value <= 0; "
+                                "use transform='scale'")
 
     # ------------------------------------------------------------------ training
     def fit(self, df: pd.DataFrame, static_df: pd.DataFrame | None = None) -> GlobalForecaster:

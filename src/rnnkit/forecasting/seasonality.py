@@ -11,7 +11,7 @@ and, if seasonal, divided by its seasonal indices
 
 (j the position in the cycle, counted from the window's end); the network then sees and forecasts
 the deseasonalized values, and its forecast is multiplied back by I at each future position.
-Windows with fewer than two observed cycles, or not seasonal, get I = 1.
+Windows with fewer than two observed cycles, a value <= 0 in them, or no seasonality get I = 1.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 
 
 def seasonal_indices(z: np.ndarray, mask: np.ndarray, season: int) -> np.ndarray:
-    """Seasonal indices of windows z (N, L) of positive values with mask (N, L): (N, m), where
+    """Seasonal indices of windows z (N, L) with mask (N, L): (N, m), where
     column j belongs to the positions p with (p - L) mod m == j (the last context value has
     j = m - 1, the first forecast step j = 0)."""
     n, length = z.shape
@@ -34,9 +34,8 @@ def seasonal_indices(z: np.ndarray, mask: np.ndarray, season: int) -> np.ndarray
         if c < 2:
             continue
         rows = np.flatnonzero(cycles == c)
+        rows = rows[np.all(z[rows, length - c * m :] > 0, axis=1)]  # a zero or negative value: left as is
         x = z[rows, length - c * m :]  # (R, c m)
-        if np.any(x <= 0):
-            x = np.maximum(x, 1e-8)
         seasonal = _is_seasonal(x, m)
         cyc = x.reshape(len(rows), c, m)
         index = (cyc / cyc.mean(axis=2, keepdims=True)).mean(axis=1)  # (R, m)
