@@ -19,8 +19,9 @@ COMPETITION_SETTINGS: dict[str, dict[str, Any]] = {
     "m3-quarterly": {"transform": "log", "deseasonalize": True, "lookbacks": (12, 16, 24), "epochs": 20},
     "m3-yearly": {"transform": "log", "lookbacks": (9, 12, 18), "epochs": 20},
     "m3-other": {"transform": "log", "lookbacks": (12, 16, 24), "epochs": 20},
-    # searched: deseasonalized (-0.8 MAPE points); Tourism has zeros, so no log
-    "tourism-quarterly": {"deseasonalize": True, "lookbacks": (12, 16, 24), "epochs": 20},
+    # searched: deseasonalized (-0.8 MAPE points), one member; Tourism has zeros, so no log.
+    # This is what `make run` trains.
+    "tourism-quarterly": {"deseasonalize": True, "epochs": 10},
     "tourism-monthly": {"deseasonalize": True, "epochs": 10},
     "tourism-yearly": {"transform": "log", "lookbacks": (6, 8, 12), "epochs": 20},
 }
