@@ -39,8 +39,9 @@ class GlobalObjective(Objective):
     given the steps before it, the true values fed back.
     """
 
-    def __init__(self, loss: str) -> None:
+    def __init__(self, loss: str, log: bool = False) -> None:
         self.loss = loss
+        self.log = log  # the network works on log values: sMAPE is taken of exp(.)
 
     def step(self, model: nn.Module, batch: Any, state: Any = None) -> StepOutput:
         z, mask, target = batch["z"], batch["mask"], batch["target"]
@@ -54,7 +55,10 @@ class GlobalObjective(Objective):
             return StepOutput(loss, {}, int(z.shape[0]))
         forecast = model(z, mask, batch["hist"], batch["futr"], batch["stat"])  # (B, H)
         mae = torch.mean(torch.abs(forecast - target))
-        loss = mae if self.loss == "mae" else smape_loss(forecast, target)
+        if self.loss == "mae":
+            loss = mae
+        else:
+            loss = smape_loss(forecast.exp(), target.exp()) if self.log else smape_loss(forecast, target)
         return StepOutput(loss, {"mae": mae.detach()}, int(z.shape[0]))
 
 
@@ -78,4 +82,5 @@ def train_member(member: nn.Module, train: Any, val: Any, config: GlobalForecast
         restore_best=val is not None, progress_bar=c.progress_bar, log_dir=None, quiet=True,
     )
     with torch.random.fork_rng(devices=[]):  # training draws leave the caller's generator alone
-        return fit(member, GlobalObjective(c.loss), train, val, settings, collate_fn=batch_as_is)
+        objective = GlobalObjective(c.loss, log=c.transform == "log")
+        return fit(member, objective, train, val, settings, collate_fn=batch_as_is)
