@@ -138,3 +138,19 @@ def test_an_existing_run_folder_is_never_overwritten_without_asking(tmp_path, ca
     code, _, _ = _run([*args, "--overwrite"], capsys)
     assert code == 0 and (out / "forecast.csv").exists() and not (out / "notes.txt").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".mine")]  # no temporary folder left
+
+
+def test_a_competition_takes_its_validated_settings_unless_an_option_overrides_them():
+    from rnnkit.cli import build_parser
+    from rnnkit.cli.forecast import build_config
+    from rnnkit.forecasting.settings import COMPETITION_SETTINGS
+    from rnnkit.tasks.forecast import bundled_data
+
+    data = bundled_data("m3-monthly")
+    config = build_config(build_parser("forecast").parse_args(["forecast", "--dataset", "m3-monthly"]), data).model
+    for name, value in COMPETITION_SETTINGS["m3-monthly"].items():
+        assert getattr(config, name) == value
+    assert (config.horizon, config.season) == (18, 12)
+    args = ["forecast", "--dataset", "m3-monthly", "--transform", "scale", "--lookbacks", "30", "--epochs", "3"]
+    override = build_config(build_parser("forecast").parse_args(args), data).model
+    assert (override.transform, override.lookbacks, override.epochs, override.deseasonalize) == ("scale", (30,), 3, True)

@@ -170,3 +170,21 @@ def test_deseasonalized_untrained_network_is_the_seasonal_naive_forecast():
     out = model.predict()
     expected = np.concatenate([f["y"].to_numpy()[-6:] for f in frames])  # the last season, repeated
     np.testing.assert_allclose(out["MQ-LSTM"].to_numpy(), expected, rtol=1e-5)
+
+
+def test_smape_loss_is_taken_in_the_data_scale_when_the_network_works_on_logs():
+    from rnnkit.forecasting.networks import smape_loss
+    from rnnkit.forecasting.training import GlobalObjective
+
+    class Fixed(torch.nn.Module):
+        config = GlobalNetConfig(horizon=2)
+
+        def forward(self, z, mask, hist, futr, stat):
+            return torch.log(torch.tensor([[2.0, 3.0]]))
+
+    target = torch.tensor([[1.0, 4.0]])
+    batch = {"z": torch.zeros(1, 3), "mask": torch.ones(1, 3), "hist": torch.zeros(1, 3, 0),
+             "futr": torch.zeros(1, 5, 0), "stat": torch.zeros(1, 0), "target": torch.log(target)}
+    loss = GlobalObjective("smape", log=True).step(Fixed(), batch).loss
+    torch.testing.assert_close(loss, smape_loss(torch.tensor([[2.0, 3.0]]), target))
+    assert loss.item() == pytest.approx(np.mean([2 * 1 / 3, 2 * 1 / 7]))
