@@ -272,7 +272,8 @@ def run(config: ForecastConfig, data: ForecastData, out_dir: str | Path, *, over
         if validation is not None:
             written["validation"] = _csv(validation.rename_axis("model").reset_index(), tmp / "validation.csv")
         written["plot"] = tmp / "forecast.png"
-        plot_forecasts(data.df if data.test_df is None else train, holdout, future, name, written["plot"],
+        ahead = future if data.test_df is None else None  # a competition's forecast ahead is its test forecast
+        plot_forecasts(data.df if data.test_df is None else train, holdout, ahead, name, written["plot"],
                        config.plot_series, model_config.levels)
         written["model"] = forecaster.save(tmp / "model")
         files = {key: out / path.relative_to(tmp) for key, path in written.items()}
@@ -319,11 +320,11 @@ def _csv(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def plot_forecasts(history: pd.DataFrame, holdout: pd.DataFrame | None, future: pd.DataFrame, name: str,
+def plot_forecasts(history: pd.DataFrame, holdout: pd.DataFrame | None, future: pd.DataFrame | None, name: str,
                    path: Path, max_series: int, levels: tuple[int, ...]) -> None:
     """One panel per series (the first ``max_series``): the history, the held-out truth and the
-    forecasts of the network (with its widest interval) and the best-known baselines, then the
-    forecast ahead; axes labelled with the ds and y columns."""
+    forecasts of the network (with its widest interval) and of AutoETS and SeasonalNaive, then the
+    forecast ahead (when given); axes labelled with the ds and y columns."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -344,12 +345,13 @@ def plot_forecasts(history: pd.DataFrame, holdout: pd.DataFrame | None, future: 
                     ax.plot(held[TIME], held[baseline], color=color, lw=1.0, label=baseline)
             if widest:
                 ax.fill_between(held[TIME], held[f"{name}-lo-{widest}"], held[f"{name}-hi-{widest}"],
-                                color="tab:blue", alpha=0.15, lw=0)
-        ahead = future[future[ID].astype(str) == uid]
-        ax.plot(ahead[TIME], ahead[name], color="tab:red", lw=1.5, label=f"{name} forecast")
-        if widest:
-            ax.fill_between(ahead[TIME], ahead[f"{name}-lo-{widest}"], ahead[f"{name}-hi-{widest}"], color="tab:red",
-                            alpha=0.2, lw=0, label=f"{widest}% interval")
+                                color="tab:blue", alpha=0.15, lw=0, label=f"{widest}% interval (held out)")
+        if future is not None:
+            ahead = future[future[ID].astype(str) == uid]
+            ax.plot(ahead[TIME], ahead[name], color="tab:red", lw=1.5, label=f"{name} forecast")
+            if widest:
+                ax.fill_between(ahead[TIME], ahead[f"{name}-lo-{widest}"], ahead[f"{name}-hi-{widest}"],
+                                color="tab:red", alpha=0.2, lw=0, label=f"{widest}% interval")
         ax.set_title(str(uid))
         ax.set_xlabel(TIME)
         ax.set_ylabel(TARGET)
