@@ -32,7 +32,7 @@ def main() -> int:
             subprocess.run(command, check=True, capture_output=True)
             times[name].append(time.perf_counter() - start)
     reference = statistics.median(times["python -c 'import torch'"])
-    print(f"| command | median s | ratio to import torch |\n|---|---|---|")
+    print("| command | median s | ratio to import torch |\n|---|---|---|")
     for name, values in times.items():
         median = statistics.median(values)
         print(f"| `{name}` | {median:.2f} | {median / reference:.2f} |")
