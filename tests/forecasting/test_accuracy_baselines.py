@@ -46,6 +46,12 @@ def test_statsforecast_seasonal_naive_repeats_the_last_season_and_models_are_tim
                   ).max() < 1.0
 
 
+def test_no_baseline_left_to_run_is_a_one_line_error():
+    df = pd.DataFrame({"unique_id": "x", "ds": np.arange(1, 11), "y": np.arange(1.0, 11.0)})
+    with pytest.raises(ValueError, match="no baseline left to run among stat_models=SeasonalNaive"):
+        statistical_forecasts(df, 2, 1, Frequency(step=1.0), ("SeasonalNaive",))
+
+
 def test_baselines_at_cutoffs_fit_only_the_values_up_to_each_cutoff():
     df = pd.DataFrame({"unique_id": "x", "ds": np.arange(1, 31), "y": np.arange(1.0, 31.0)})
     cutoffs = pd.DataFrame({"unique_id": ["x", "x"], "cutoff": [20, 25]})

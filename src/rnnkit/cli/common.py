@@ -6,24 +6,6 @@ import datetime as _dt
 from pathlib import Path
 
 
-def new_run_dir(command: str, out: str | None) -> Path:
-    """Return the output folder: ``out`` if given, else a new ``rnnkit-runs/<command>-<time>``."""
-    if out is not None:
-        path = Path(out)
-        if path.exists() and not path.is_dir():
-            raise NotADirectoryError(f"--out {out!r} is a file; give a folder path instead")
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path("rnnkit-runs") / f"{command}-{stamp}"
-    path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    path.mkdir(parents=True)
-    return path
-
-
 def run_dir_path(command: str, out: str | None) -> Path:
     """The folder a run will be moved into: ``out``, else a new ``rnnkit-runs/<command>-<time>``
     (not created: the task assembles the run elsewhere and moves it here when complete)."""
@@ -35,4 +17,13 @@ def run_dir_path(command: str, out: str | None) -> Path:
     while path.exists():
         n += 1
         path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def new_run_dir(command: str, out: str | None) -> Path:
+    """Return the output folder, created: ``out`` if given, else a new ``rnnkit-runs/<command>-<time>``."""
+    path = run_dir_path(command, out)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"--out {out!r} is a file; give a folder path instead")
+    path.mkdir(parents=True, exist_ok=True)
     return path

@@ -93,7 +93,9 @@ def statistical_forecasts(
         seconds[name] = time.perf_counter() - start
         out["unique_id"] = out["unique_id"].astype(str)
         merged = out if merged is None else merged.merge(out, on=["unique_id", "ds"])
-    assert merged is not None
+    if merged is None:
+        raise ValueError(f"no baseline left to run among stat_models={','.join(models) or 'none'} (SeasonalNaive "
+                         "with season 1 is Naive); add another model, e.g. AutoETS")
     return merged, seconds
 
 
