@@ -46,6 +46,16 @@ def test_statsforecast_seasonal_naive_repeats_the_last_season_and_models_are_tim
                   ).max() < 1.0
 
 
+def test_a_series_too_short_for_ets_gets_the_seasonal_naive_forecast_and_the_others_keep_theirs():
+    t = np.arange(40)
+    long = pd.DataFrame({"unique_id": "long", "ds": t + 1, "y": 10 + (t % 4) + 0.1 * t})
+    tiny = pd.DataFrame({"unique_id": "tiny", "ds": np.arange(1, 7), "y": [5.0, 6, 7, 8, 5.5, 6.5]})
+    forecast, _ = statistical_forecasts(pd.concat([long, tiny]), 4, 4, Frequency(step=1.0), ("AutoETS",))
+    np.testing.assert_allclose(forecast.loc[forecast["unique_id"] == "tiny", "AutoETS"], [7.0, 8, 5.5, 6.5])
+    alone, _ = statistical_forecasts(long, 4, 4, Frequency(step=1.0), ("AutoETS",))
+    np.testing.assert_allclose(forecast.loc[forecast["unique_id"] == "long", "AutoETS"], alone["AutoETS"])
+
+
 def test_no_baseline_left_to_run_is_a_one_line_error():
     df = pd.DataFrame({"unique_id": "x", "ds": np.arange(1, 11), "y": np.arange(1.0, 11.0)})
     with pytest.raises(ValueError, match="no baseline left to run among stat_models=SeasonalNaive"):

@@ -61,7 +61,12 @@ def _fit_forecast(df: pd.DataFrame, h: int, name: str, season: int, freq: Any, l
 
     from statsforecast import StatsForecast
 
-    sf = StatsForecast(models=[_model(name, season)], freq=freq, n_jobs=n_jobs)
+    from statsforecast.models import Naive, SeasonalNaive
+
+    # a series too short for the model (ETS on 14 quarters: "tiny datasets") gets the seasonal
+    # naive forecast instead, as Nixtla's examples do, rather than failing the whole run
+    fallback = SeasonalNaive(season_length=season) if season > 1 else Naive()
+    sf = StatsForecast(models=[_model(name, season)], freq=freq, n_jobs=n_jobs, fallback_model=fallback)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = sf.forecast(df=df[["unique_id", "ds", "y"]], h=h, level=list(levels) or None)
@@ -80,7 +85,9 @@ def statistical_forecasts(
     """Forecasts of ``models`` for the ``h`` steps after every series of ``df``, and each model's seconds.
 
     A seasonal model whose season is 1 or longer than a series falls back the way statsforecast
-    does (non-seasonal); SeasonalNaive with ``season == 1`` is Naive again and is skipped.
+    does (non-seasonal); a model that cannot fit a series at all (AutoETS on very short series)
+    gives that series the seasonal naive forecast (naive when ``season == 1``). SeasonalNaive with
+    ``season == 1`` is Naive again and is skipped.
     """
     freq = statsforecast_freq(frequency)
     merged: pd.DataFrame | None = None
