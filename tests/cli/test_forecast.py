@@ -40,7 +40,7 @@ def test_many_series_from_a_long_csv_beside_the_baselines(tmp_path, capsys):
                              "--baselines", "SeasonalNaive,Naive", "--out", str(out), *QUICK], capsys)
     assert code == 0
     assert "trained MQ-LSTM on 8 series" in printed and "SeasonalNaive" in printed and "held-out test" in printed
-    assert "validation windows" in printed and ("beats" in printed)
+    assert "On the validation windows" in printed and ("beats" in printed or "MQ-LSTM is the best" in printed)
     assert sorted(p.name for p in out.iterdir()) == ["forecast.csv", "forecast.png", "holdout.csv", "metrics.csv",
                                                      "model", "validation.csv"]
     forecast = pd.read_csv(out / "forecast.csv")
@@ -84,9 +84,36 @@ def test_a_competition_subset_keeps_its_own_test_split(tmp_path, capsys):
     assert len(merged) == 174 * 8 and np.allclose(merged["y"], merged["y_true"])
 
 
+def test_the_network_combined_with_baselines_is_scored_saved_and_reused(tmp_path, capsys):
+    csv = _long_csv(tmp_path / "sales.csv")
+    args = [str(csv), "--id", "store", "--time", "date", "--target", "units", "--horizon", "6", *QUICK]
+    out = tmp_path / "run"
+    code, printed, _ = _run([*args, "--baselines", "AutoETS,DOTM,Naive", "--out", str(out)], capsys)
+    combo = "MQ-LSTM+AutoETS+DOTM"
+    assert code == 0 and printed.count(f"{combo} (") + printed.count(f"{combo} is the best") == 2  # both verdicts
+    metrics = pd.read_csv(out / "metrics.csv").set_index("model")
+    validation = pd.read_csv(out / "validation.csv").set_index("model")
+    assert list(metrics.index) == ["MQ-LSTM", "AutoETS", "DOTM", "Naive", combo] == list(validation.index)
+    holdout = pd.read_csv(out / "holdout.csv")
+    np.testing.assert_allclose(holdout[combo], holdout[["MQ-LSTM", "AutoETS", "DOTM"]].mean(axis=1))
+    forecast = pd.read_csv(out / "forecast.csv")
+    assert {combo, f"{combo}-lo-80", f"{combo}-hi-95"} <= set(forecast.columns)
+    assert (out / "model" / "combination.json").is_file()
+    code, _, _ = _run([*args[:7], "--model", str(out / "model"), "--out", str(tmp_path / "again")], capsys)
+    again = pd.read_csv(tmp_path / "again" / "forecast.csv")
+    assert code == 0
+    pd.testing.assert_frame_equal(again[forecast.columns], forecast)
+
+    code, _, _ = _run([*args, "--baselines", "AutoETS,DOTM", "--combine", "none", "--out", str(tmp_path / "plain")],
+                      capsys)
+    assert code == 0 and combo not in pd.read_csv(tmp_path / "plain" / "metrics.csv")["model"].tolist()
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
+        (["--baselines", "AutoETS", "--combine", "AutoTheta"], "--combine AutoTheta is not among --baselines"),
+        (["--combine-how", "max"], "--combine-how must be one of mean, median"),
         (["--dataset", "m4-monthly"], "unknown dataset 'm4-monthly'"),
         (["--epochs", "0"], "--epochs must be an integer >= 1, got 0"),
         (["--cell", "tcn"], "--cell must be one of rnn, lstm, gru, slstm, mlstm"),

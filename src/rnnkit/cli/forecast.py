@@ -34,7 +34,7 @@ PARAMETER_FLAGS: dict[str, str] = {
     "batch_size": "--batch", "lr": "--lr", "short_series": "--short-series", "val_windows": "--val-windows",
     "levels": "--levels", "stat_models": "--baselines", "test_windows": "--test-windows", "network": "--network",
     "cell": "--cell", "loss": "--loss", "skip": "--skip", "season": "--season", "max_seconds": "--max-seconds",
-    "futr_df": "--futr-file", "transform": "--transform", "time_col": "--time", "target_col": "--target", "id_col": "--id",
+    "futr_df": "--futr-file", "combine_how": "--combine-how", "combine": "--combine", "transform": "--transform", "time_col": "--time", "target_col": "--target", "id_col": "--id",
 }
 
 
@@ -91,6 +91,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--levels", metavar="80,95", help="interval levels in %% (default: 80,95)")
     parser.add_argument("--baselines", metavar="LIST", help="statsforecast models beside the network, or none "
                         "(default: SeasonalNaive,Naive,AutoETS,AutoTheta,DOTM; AutoARIMA also available)")
+    parser.add_argument("--combine", metavar="LIST", help="baselines averaged with the network into one more forecast, "
+                        "or none (default: AutoETS,DOTM when both are among --baselines)")
+    parser.add_argument("--combine-how", help="mean or median of the combined forecasts (default: mean)")
     parser.add_argument("--test-windows", metavar="N", help="horizons held out at the end and scored, 0 = none "
                         "(default: 1; competitions keep their own test part)")
     parser.add_argument("--epochs", metavar="N", help="training epochs (default: the dataset's setting, else 30)")
@@ -191,6 +194,8 @@ def build_config(args: argparse.Namespace, data):  # -> ForecastConfig
     """The ForecastConfig of the options: the dataset's validated settings where an option is absent."""
     from rnnkit.forecasting.config import GlobalForecastConfig
     from rnnkit.forecasting.settings import competition_settings
+    from rnnkit.forecasting.combination import HOW
+    from rnnkit.forecasting.statistical import DEFAULT_STAT_MODELS
     from rnnkit.tasks.forecast import ForecastConfig
 
     horizon = _int("--horizon", args.horizon, 1)
@@ -226,8 +231,10 @@ def build_config(args: argparse.Namespace, data):  # -> ForecastConfig
                                     "horizon": horizon, "seed": _int("--seed", args.seed, 0),
                                     "progress_bar": "auto"})
     baselines = _list(args.baselines)
+    stat_models = DEFAULT_STAT_MODELS if baselines is None else baselines
     test_windows = _int("--test-windows", args.test_windows, 0)
-    return ForecastConfig(model=model, **({} if baselines is None else {"stat_models": baselines}),
+    return ForecastConfig(model=model, stat_models=stat_models, combine=_list(args.combine),
+                          combine_how=_choice("--combine-how", args.combine_how, HOW) or "mean",
                           **({} if test_windows is None else {"test_windows": test_windows}))
 
 

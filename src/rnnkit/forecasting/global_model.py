@@ -96,7 +96,13 @@ class GlobalForecaster:
     # ------------------------------------------------------------------ settings derived from the data
     @property
     def season(self) -> int:
+        """The season length m the model was fit with."""
         return int(self._state["season"])
+
+    @property
+    def frequency(self) -> Frequency:
+        """The step of the series the model was fit on."""
+        return Frequency.from_dict(self._state["frequency"])
 
     def _lookbacks(self, season: int) -> tuple[int, ...]:
         c = self.config
@@ -347,7 +353,7 @@ class GlobalForecaster:
         return out.groupby(ID, sort=False).head(h).reset_index(drop=True) if h < c.horizon else out
 
     def _check_frequency(self, panel: Panel) -> None:
-        saved = Frequency.from_dict(self._state["frequency"])
+        saved = self.frequency
         if panel.frequency != saved:
             raise DataError(f"the model was trained on step {saved.label()} but this data has step "
                             f"{panel.frequency.label()}; give data of the training frequency")

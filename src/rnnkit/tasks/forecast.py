@@ -23,6 +23,7 @@ What ``run`` does, in order:
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ import pandas as pd
 from rnnkit.data.series import Frequency, read_table
 from rnnkit.errors import DataError
 from rnnkit.forecasting.accuracy import score
+from rnnkit.forecasting.combination import HOW, Combination
 from rnnkit.forecasting import GlobalForecastConfig, GlobalForecaster
 from rnnkit.forecasting.panel import ID, TARGET, TIME, panel_from_frame, panel_to_frame
 from rnnkit.forecasting.statistical import (
@@ -42,10 +44,17 @@ from rnnkit.forecasting.statistical import (
     statistical_at_cutoffs,
     statistical_forecasts,
 )
-from rnnkit.io import atomic_write_with, run_folder
+from rnnkit.io import atomic_write_text, atomic_write_with, run_folder
 from rnnkit.models.validation import check_choice, check_int
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_COMBINE: tuple[str, ...] = ("AutoETS", "DOTM")
+"""The baselines the network is combined with by default (chosen on the competitions' validation
+splits: docs/benchmarks.md)."""
+
+COMBINATION_FILE = "combination.json"
+"""Written into the saved model folder when the run combines the network with baselines."""
 
 
 @dataclass
@@ -80,6 +89,11 @@ class ForecastConfig:
             data has its own test part); 0 = score nothing, train on everything.
         validate_baselines: also run the baselines on the network's validation windows (the
             report then says whether one beats the network before the test is read).
+        combine: baselines (of ``stat_models``) averaged with the network into one more forecast,
+            "<network>+<baseline>+..." (:mod:`rnnkit.forecasting.combination`); its intervals are
+            calibrated on the validation windows. None: those of :data:`DEFAULT_COMBINE` among
+            ``stat_models`` (when baselines are validated); () = no combination.
+        combine_how: "mean" or "median" of the network and the ``combine`` baselines.
         plot_series: series shown in ``forecast.png``.
         n_jobs: processes statsforecast may use.
     """
@@ -88,13 +102,27 @@ class ForecastConfig:
     stat_models: tuple[str, ...] = DEFAULT_STAT_MODELS
     test_windows: int = 1
     validate_baselines: bool = True
+    combine: tuple[str, ...] | None = None
+    combine_how: str = "mean"
     plot_series: int = 4
     n_jobs: int = 1
 
     def __post_init__(self) -> None:
         self.stat_models = tuple(self.stat_models)
+        if self.combine is None:
+            chosen = self.validate_baselines and all(m in self.stat_models for m in DEFAULT_COMBINE)
+            self.combine = DEFAULT_COMBINE if chosen else ()
+        self.combine = tuple(self.combine)
         for name in self.stat_models:
             check_choice("stat_models", name, STAT_MODELS)
+        for name in self.combine:
+            if name not in self.stat_models:
+                raise ValueError(f"combine={name} is not among stat_models ({', '.join(self.stat_models) or 'none'}); "
+                                 "add it there or combine fewer models")
+        if self.combine and not self.validate_baselines:
+            raise ValueError("combine needs validate_baselines=True: the combination's intervals are calibrated "
+                             "on the validation windows")
+        check_choice("combine_how", self.combine_how, HOW)
         check_int("test_windows", self.test_windows, 0)
         check_int("plot_series", self.plot_series, 1)
         check_int("n_jobs", self.n_jobs, 1)
@@ -106,7 +134,8 @@ class ForecastReport:
 
     ``metrics``: the held-out scores, one row per model (network first); ``validation``: the same
     on the network's validation windows (``None`` without baselines); ``verdict``: plain sentences
-    on who wins; ``seconds``: fit (and forecast) seconds per model; ``files``: what was written.
+    on who wins; ``seconds``: fit (and forecast) seconds per model; ``files``: what was written;
+    ``primary``: the metric the verdict uses; ``combination``: the combined forecast's column, if any.
     """
 
     label: str
@@ -120,6 +149,7 @@ class ForecastReport:
     seconds: dict[str, float]
     files: dict[str, Path]
     primary: str
+    combination: str | None = None
 
 
 # ------------------------------------------------------------------------------------ data
@@ -200,17 +230,20 @@ def _primary_metric(frame: pd.DataFrame) -> str:
     return "sMAPE" if (frame[TARGET] > 0).all() else "MASE"
 
 
-def _verdict(table: pd.DataFrame, network: str, metric: str, where: str) -> str:
+def _verdict(table: pd.DataFrame, ours: list[str], metric: str, where: str) -> str:
+    """One sentence: which of ``ours`` (the network, the combination) or the baselines wins on ``metric``."""
     scores = table[metric].dropna()
-    if network not in scores or len(scores) < 2:
+    mine = [m for m in ours if m in scores]
+    others = scores.drop(mine)
+    if not mine or others.empty:
         return ""
-    others = scores.drop(network)
-    best = others.idxmin()
-    if scores[network] <= others[best]:
-        return (f"On {where}, {network} beats every baseline on {metric} "
-                f"({scores[network]:.2f} vs {best} {others[best]:.2f}).")
-    return (f"On {where}, {best} beats {network} on {metric} ({others[best]:.2f} vs {scores[network]:.2f}): "
-            f"for this data the simpler model is the better choice.")
+    best, rival = scores.idxmin(), others.idxmin()
+    if best in mine:
+        return (f"On {where}, {best} is the best on {metric} ({scores[best]:.2f}; best baseline {rival} "
+                f"{others[rival]:.2f}).")
+    ranked = " and ".join(f"{m} ({scores[m]:.2f})" for m in mine)
+    return (f"On {where}, {best} beats {ranked} on {metric} ({others[best]:.2f}): for this data the simpler "
+            "model is the better choice.")
 
 
 def run(config: ForecastConfig, data: ForecastData, out_dir: str | Path, *, overwrite: bool = False) -> ForecastReport:
@@ -233,35 +266,53 @@ def run(config: ForecastConfig, data: ForecastData, out_dir: str | Path, *, over
     primary = _primary_metric(train)
     verdict: list[str] = []
 
-    validation = None
+    validation, combination = None, None
     if config.stat_models and config.validate_baselines:
         val = forecaster.validation_
         baselines = statistical_at_cutoffs(train, val, h, season, frequency, config.stat_models,
                                            model_config.levels, config.n_jobs)
         merged = val.merge(baselines, on=[ID, TIME, "cutoff"])
-        validation = score(merged, merged, train, season, [name, *_present(config.stat_models, merged)],
-                           model_config.levels)
-        verdict.append(_verdict(validation, name, primary, "the validation windows (the end of the training part)"))
+        models = [name, *_present(config.stat_models, merged)]
+        if config.combine:
+            combination = Combination(f"{name}+{'+'.join(config.combine)}", (name, *config.combine),
+                                      config.combine_how, scale_window=season)
+            merged = combination.calibrate(merged, train, model_config.levels).apply(merged, train)
+            models.append(combination.name)
+        validation = score(merged, merged, train, season, models, model_config.levels)
+        where = "the validation windows (the end of the training part)"
+        verdict.append(_verdict(validation, models_of(name, combination), primary, where))
 
-    metrics, holdout = None, None
+    metrics, holdout, stat = None, None, None
     if test is not None:
         cutoffs = _test_cutoffs(train, test, h)
-        known = pd.concat([train, test], ignore_index=True) if data.test_df is None else train
+        full = pd.concat([train, test], ignore_index=True)
+        known = full if data.test_df is None else train
         net = _network_at(forecaster, known, cutoffs, data.static_df)
         holdout = net
         if config.stat_models:
-            full = pd.concat([train, test], ignore_index=True)
             stat, stat_seconds = _stat_at(full, cutoffs, h, season, frequency, config)
             seconds.update(stat_seconds)
             holdout = net.merge(stat, on=[ID, TIME, "cutoff"], how="left")
+        models = [name, *_present(config.stat_models, holdout)]
+        if combination is not None:
+            holdout = combination.apply(holdout, full)
+            models.append(combination.name)
         truth = test[[ID, TIME, TARGET]].assign(**{ID: test[ID].astype(str)})
         holdout = holdout.merge(truth, on=[ID, TIME], how="inner")
-        metrics = score(holdout, holdout, train, season, [name, *_present(config.stat_models, holdout)],
-                        model_config.levels)
-        verdict.append(_verdict(metrics, name, primary, "the held-out test part"))
+        metrics = score(holdout, holdout, train, season, models, model_config.levels)
+        verdict.append(_verdict(metrics, models_of(name, combination), primary, "the held-out test part"))
 
+    history = data.df if data.test_df is None else train  # what the forecast ahead starts from
     future = forecaster.predict(df=data.df if data.test_df is None else None, static_df=data.static_df,
                                 futr_df=data.futr_df)
+    if combination is not None:
+        if data.test_df is not None and stat is not None:  # a competition's forecast ahead is its test forecast
+            ahead = stat[[ID, TIME, *config.combine]]
+        else:
+            ahead, _ = statistical_forecasts(history, h, season, frequency, config.combine, model_config.levels,
+                                             config.n_jobs)
+        future = combination.apply(future.merge(ahead[[ID, TIME, *config.combine]], on=[ID, TIME], how="left"),
+                                   history)
     files: dict[str, Path] = {}
     out = Path(out_dir)
     with run_folder(out, overwrite=overwrite) as tmp:
@@ -272,13 +323,21 @@ def run(config: ForecastConfig, data: ForecastData, out_dir: str | Path, *, over
         if validation is not None:
             written["validation"] = _csv(validation.rename_axis("model").reset_index(), tmp / "validation.csv")
         written["plot"] = tmp / "forecast.png"
-        ahead = future if data.test_df is None else None  # a competition's forecast ahead is its test forecast
-        plot_forecasts(data.df if data.test_df is None else train, holdout, ahead, name, written["plot"],
-                       config.plot_series, model_config.levels)
+        shown = future if data.test_df is None else None  # a competition's forecast ahead is its test forecast
+        plot_forecasts(history, holdout, shown, name, written["plot"], config.plot_series, model_config.levels,
+                       combination.name if combination else None)
         written["model"] = forecaster.save(tmp / "model")
+        if combination is not None:
+            atomic_write_text(written["model"] / COMBINATION_FILE, json.dumps(combination.to_dict(), indent=2))
         files = {key: out / path.relative_to(tmp) for key, path in written.items()}
     return ForecastReport(data.label, name, len(forecaster.panel), h, season, metrics, validation,
-                          [v for v in verdict if v], seconds, files, primary)
+                          [v for v in verdict if v], seconds, files, primary,
+                          combination.name if combination else None)
+
+
+def models_of(name: str, combination: Combination | None) -> list[str]:
+    """The run's own forecasts: the network's, then the combination's."""
+    return [name] + ([combination.name] if combination is not None else [])
 
 
 def _present(models: tuple[str, ...], frame: pd.DataFrame) -> list[str]:
@@ -321,10 +380,11 @@ def _csv(frame: pd.DataFrame, path: Path) -> Path:
 
 
 def plot_forecasts(history: pd.DataFrame, holdout: pd.DataFrame | None, future: pd.DataFrame | None, name: str,
-                   path: Path, max_series: int, levels: tuple[int, ...]) -> None:
+                   path: Path, max_series: int, levels: tuple[int, ...], combination: str | None = None) -> None:
     """One panel per series (the first ``max_series``): the history, the held-out truth and the
-    forecasts of the network (with its widest interval) and of AutoETS and SeasonalNaive, then the
-    forecast ahead (when given); axes labelled with the ds and y columns."""
+    forecasts of the network (with its widest interval), the combination (when given) and AutoETS
+    and SeasonalNaive, then the forecast ahead (when given; the combination's when there is one);
+    axes labelled with the ds and y columns."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -340,17 +400,19 @@ def plot_forecasts(history: pd.DataFrame, holdout: pd.DataFrame | None, future: 
             held = holdout[holdout[ID].astype(str) == uid]
             ax.plot(held[TIME], held[TARGET], color="black", lw=1.2, ls="--", label="held-out truth")
             ax.plot(held[TIME], held[name], color="tab:blue", lw=1.5, label=f"{name} (held out)")
-            for baseline, color in (("AutoETS", "tab:green"), ("SeasonalNaive", "tab:gray")):
-                if baseline in held.columns:
+            for baseline, color in ((combination, "tab:purple"), ("AutoETS", "tab:green"),
+                                    ("SeasonalNaive", "tab:gray")):
+                if baseline and baseline in held.columns:
                     ax.plot(held[TIME], held[baseline], color=color, lw=1.0, label=baseline)
             if widest:
                 ax.fill_between(held[TIME], held[f"{name}-lo-{widest}"], held[f"{name}-hi-{widest}"],
                                 color="tab:blue", alpha=0.15, lw=0, label=f"{widest}% interval (held out)")
         if future is not None:
             ahead = future[future[ID].astype(str) == uid]
-            ax.plot(ahead[TIME], ahead[name], color="tab:red", lw=1.5, label=f"{name} forecast")
-            if widest:
-                ax.fill_between(ahead[TIME], ahead[f"{name}-lo-{widest}"], ahead[f"{name}-hi-{widest}"],
+            shown = combination if combination and combination in ahead.columns else name
+            ax.plot(ahead[TIME], ahead[shown], color="tab:red", lw=1.5, label=f"{shown} forecast")
+            if widest and f"{shown}-lo-{widest}" in ahead.columns:
+                ax.fill_between(ahead[TIME], ahead[f"{shown}-lo-{widest}"], ahead[f"{shown}-hi-{widest}"],
                                 color="tab:red", alpha=0.2, lw=0, label=f"{widest}% interval")
         ax.set_title(str(uid))
         ax.set_xlabel(TIME)
@@ -363,15 +425,25 @@ def plot_forecasts(history: pd.DataFrame, holdout: pd.DataFrame | None, future: 
 
 def predict_saved(model_dir: str | Path, df: pd.DataFrame, out_dir: str | Path, *, overwrite: bool = False,
                   static_df: pd.DataFrame | None = None, futr_df: pd.DataFrame | None = None) -> dict[str, Any]:
-    """Forecast ``df``'s series with a saved forecaster; writes ``forecast.csv`` and ``forecast.png``."""
+    """Forecast ``df``'s series with a saved forecaster (and its combination with baselines, when
+    the run that saved it had one: the baselines are fit on ``df``); writes ``forecast.csv`` and
+    ``forecast.png``."""
     forecaster = GlobalForecaster.load(model_dir)
-    df = _normalized(ForecastData(df, "df"), forecaster.config).df
+    config = forecaster.config
+    df = _normalized(ForecastData(df, "df"), config).df
     future = forecaster.predict(df=df, static_df=static_df, futr_df=futr_df)
+    combination = None
+    if (Path(model_dir) / COMBINATION_FILE).is_file():
+        combination = Combination.from_dict(json.loads((Path(model_dir) / COMBINATION_FILE).read_text()))
+        members = tuple(m for m in combination.members if m != config.model_name)
+        ahead, _ = statistical_forecasts(df, config.horizon, forecaster.season, forecaster.frequency, members,
+                                         config.levels)
+        future = combination.apply(future.merge(ahead[[ID, TIME, *members]], on=[ID, TIME], how="left"), df)
     out = Path(out_dir)
     with run_folder(out, overwrite=overwrite) as tmp:
         _csv(future, tmp / "forecast.csv")
-        plot_forecasts(df, None, future, forecaster.config.model_name, tmp / "forecast.png", 4,
-                       forecaster.config.levels)
+        plot_forecasts(df, None, future, config.model_name, tmp / "forecast.png", 4, config.levels,
+                       combination.name if combination else None)
     return {"forecast": future, "files": {"forecast": out / "forecast.csv", "plot": out / "forecast.png"},
             "model_name": forecaster.config.model_name, "num_series": int(future[ID].nunique())}
 
