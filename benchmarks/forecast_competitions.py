@@ -33,10 +33,16 @@ from rnnkit.forecasting.accuracy import score
 from rnnkit.forecasting.competitions import COMPETITIONS, load_competition
 from rnnkit.forecasting import GlobalForecastConfig, GlobalForecaster
 from rnnkit.forecasting.settings import competition_settings
-from rnnkit.forecasting.statistical import DEFAULT_STAT_MODELS, statistical_forecasts
+from rnnkit.forecasting.combination import Combination
+from rnnkit.forecasting.statistical import DEFAULT_STAT_MODELS, statistical_at_cutoffs, statistical_forecasts
 from rnnkit.data.series import Frequency
 
 RESULTS = Path(__file__).parent / "results"
+COMBINATION_CANDIDATES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("NET", "AutoETS", "DOTM"), "mean"), (("NET", "AutoETS", "DOTM"), "median"), (("NET", "DOTM"), "mean"),
+    (("NET", "AutoETS"), "mean"), (("NET", "AutoETS", "AutoTheta", "DOTM"), "mean"), (("AutoETS", "DOTM"), "mean"),
+)
+"""Combinations scored on validation splits ("NET" is the network)."""
 FREQ = Frequency(step=1.0)
 
 
@@ -44,24 +50,50 @@ def network_config(name: str, horizon: int, season: int, overrides: dict) -> Glo
     return GlobalForecastConfig(**{**competition_settings(name), **overrides, "horizon": horizon, "season": season})
 
 
-def run_test(name: str, networks: tuple[str, ...], stat_models: tuple[str, ...]) -> pd.DataFrame:
-    """Every network and baseline on the subset's test split: one row per model."""
+def calibrated_combination(forecaster: GlobalForecaster, train: pd.DataFrame, season: int,
+                           combine: tuple[str, ...]) -> tuple[Combination, float]:
+    """The network + ``combine`` baselines, its intervals calibrated on the network's validation
+    windows (the baselines are fit there too, as ``rnnkit forecast`` does); and those seconds."""
+    start = time.perf_counter()
+    val = forecaster.validation_
+    at = statistical_at_cutoffs(train, val, forecaster.config.horizon, season, FREQ, combine)
+    merged = val.merge(at, on=["unique_id", "ds", "cutoff"])
+    name = forecaster.config.model_name
+    combination = Combination(f"{name}+{'+'.join(combine)}", (name, *combine), scale_window=season)
+    return combination.calibrate(merged, train, forecaster.config.levels), time.perf_counter() - start
+
+
+def run_test(name: str, networks: tuple[str, ...], stat_models: tuple[str, ...],
+             combine: tuple[str, ...]) -> pd.DataFrame:
+    """Every network, baseline and combination on the subset's test split: one row per model.
+    A combination's seconds are its network's plus its baselines' plus the calibration's."""
     comp = load_competition(name)
-    merged, seconds, models = None, {}, []
+    merged, seconds, models, combinations = None, {}, [], []
     for network in networks:
         config = network_config(name, comp.horizon, comp.season, {"network": network})
         start = time.perf_counter()
-        forecast = GlobalForecaster(config).fit(comp.train).predict()
+        forecaster = GlobalForecaster(config).fit(comp.train)
+        forecast = forecaster.predict()
         seconds[config.model_name] = time.perf_counter() - start
         models.append(config.model_name)
         merged = forecast if merged is None else merged.merge(forecast, on=["unique_id", "ds"])
+        if combine:
+            combination, calibration = calibrated_combination(forecaster, comp.train, comp.season, combine)
+            combinations.append(combination)
+            seconds[combination.name] = seconds[config.model_name] + calibration
     if stat_models:
         baselines, stat_seconds = statistical_forecasts(comp.train, comp.horizon, comp.season, FREQ, stat_models)
         seconds.update(stat_seconds)
         models += list(stat_seconds)
         merged = baselines if merged is None else merged.merge(baselines, on=["unique_id", "ds"])
+    for combination in combinations:
+        merged = combination.apply(merged, comp.train)
+        models.append(combination.name)
+        seconds[combination.name] += sum(seconds[m] for m in combination.members[1:])
     table = score(merged, comp.test, comp.train, comp.season, models)
     table["fit s"] = pd.Series(seconds)
+    roles = {m: "network" for m in models[: len(networks)]} | {c.name: "combination" for c in combinations}
+    table.insert(0, "role", [roles.get(m, "baseline") for m in table.index])
     table.insert(0, "series", comp.num_series)
     table.insert(0, "subset", name)
     return table
@@ -73,7 +105,10 @@ def pooled(tables: list[pd.DataFrame], prefix: str) -> pd.DataFrame | None:
     if len(parts) < 2:
         return None
     frame = pd.concat(parts).rename_axis("model").reset_index()
-    metrics = [c for c in frame.columns if c not in ("model", "subset", "series")]
+    # each subset's own network (MQ-LSTM here, DeepAR-LSTM there) pools as "rnnkit network"
+    frame["model"] = frame["model"].where(frame["role"] == "baseline", "rnnkit " + frame["role"])
+    frame = frame[frame.groupby("model")["subset"].transform("nunique") == len(parts)]  # in every subset
+    metrics = [c for c in frame.columns if c not in ("model", "subset", "series", "role")]
     weighted = frame[metrics].mul(frame["series"], axis=0).assign(model=frame["model"], series=frame["series"])
     out = weighted.groupby("model").sum()
     out[metrics] = out[metrics].div(out["series"], axis=0)
@@ -98,6 +133,12 @@ def run_validation(name: str, overrides: dict, stat_models: tuple[str, ...]) -> 
         merged = merged.merge(baselines, on=["unique_id", "ds"])
         models += list(stat_seconds)
         seconds.update(stat_seconds)
+        for members, how in COMBINATION_CANDIDATES:  # point forecasts only: no intervals to calibrate here
+            if all(m in merged.columns for m in members):
+                combination = Combination("+".join(members).replace("NET", config.model_name),
+                                          tuple(config.model_name if m == "NET" else m for m in members), how)
+                merged[f"{combination.name} ({how})"] = combination.point(merged)
+                models.append(f"{combination.name} ({how})")
     table = score(merged, held, train, comp.season, models)
     table["fit s"] = pd.Series(seconds)
     table.insert(0, "setting", json.dumps(overrides) if overrides else "default")
@@ -112,6 +153,8 @@ def main() -> int:
                         help="score settings (python keyword lists, e.g. \"loss='smape'\") on validation windows")
     parser.add_argument("--stat-models", default=",".join(DEFAULT_STAT_MODELS))
     parser.add_argument("--networks", default="direct", help="global networks to score: direct, deepar")
+    parser.add_argument("--combine", default="AutoETS,DOTM", help="baselines averaged with each network (test "
+                        "runs; '' for none)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=None, help="CSV to write (default: benchmarks/results/competitions*.csv)")
     args = parser.parse_args()
@@ -126,7 +169,10 @@ def main() -> int:
                 tables.append(run_validation(name, overrides, stat_models))
                 print(tables[-1].round(3).to_string(), flush=True)
         else:
-            tables.append(run_test(name, tuple(args.networks.split(",")), stat_models))
+            combine = tuple(m for m in args.combine.split(",") if m)
+            if not set(combine) <= set(stat_models):
+                parser.error(f"--combine {args.combine} needs those models in --stat-models")
+            tables.append(run_test(name, tuple(args.networks.split(",")), stat_models, combine))
             print(tables[-1].round(3).to_string(), flush=True)
     if args.validate is None:
         for prefix in ("m3", "tourism"):

@@ -5,7 +5,7 @@ The public API is re-exported here explicitly; see the submodules for the full s
 
 from typing import TYPE_CHECKING, Any
 
-from rnnkit.cells import GRUCell, LSTMCell, RNNCell
+from rnnkit.cells import Cell, GRUCell, LSTMCell, RNNCell
 from rnnkit.diagnostics import (
     GradientFlowConfig,
     ScalarSweepConfig,
@@ -16,7 +16,7 @@ from rnnkit.data.embeddings import load_vectors, pretrained_embedding
 from rnnkit.data.tokenizers import CharTokenizer, WordTokenizer
 from rnnkit.data.vocab import Vocab
 from rnnkit.errors import CheckpointError, DataError, RnnkitError
-from rnnkit.layers import GRU, LSTM, RNN, build_layer
+from rnnkit.layers import GRU, LSTM, RNN, CellLayer, build_layer, register_cell
 from rnnkit.models import (
     ConditionalGenerator,
     ConditionalGeneratorConfig,
@@ -79,6 +79,9 @@ __all__ = [
     "LSTM",
     "GRU",
     "build_layer",
+    "Cell",
+    "CellLayer",
+    "register_cell",
     "sLSTM",
     "mLSTM",
     "sLSTMCell",

@@ -14,6 +14,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from rnnkit.cells.protocol import StateSpec, zero_state
+
 
 def check_positive_int(name: str, value: object) -> None:
     """Raise unless ``value`` is an int >= 1 (bools are rejected), naming the argument."""
@@ -70,6 +72,18 @@ class CellBase(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+
+    # ----------------------------------------------------------------- the cell protocol
+    @property
+    def output_size(self) -> int:
+        """Y = H: the step's output is the hidden state."""
+        return self.hidden_size
+
+    def state_spec(self) -> StateSpec:
+        return (("h", (self.hidden_size,)),)
+
+    def initial_state(self, batch: int, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, ...]:
+        return zero_state(self.state_spec(), batch, dtype, device)
 
     def _check_input(self, input: Tensor) -> bool:
         """Validate ``input`` (B, F) or unbatched (F,); return True when it is batched."""

@@ -63,3 +63,8 @@ class RNNCell(CellBase):
         self._check_input(input)
         h = self._check_state("hx", hx, input, self.hidden_size)
         return elman_step(input, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, self.nonlinearity)
+
+    def step(self, x_t: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """The cell protocol's step: x_t (B, F), (h,) -> h_t (B, H), (h_t,)."""
+        h = elman_step(x_t, state[0], self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, self.nonlinearity)
+        return h, (h,)

@@ -72,3 +72,8 @@ class GRUCell(CellBase):
         self._check_input(input)
         h = self._check_state("hx", hx, input, self.hidden_size)
         return gru_step(input, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, self.reset_after)
+
+    def step(self, x_t: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """The cell protocol's step: x_t (B, F), (h,) -> h_t (B, H), (h_t,)."""
+        h = gru_step(x_t, state[0], self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, self.reset_after)
+        return h, (h,)

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rnnkit.cells.base import CellBase
+from rnnkit.cells.protocol import StateSpec
 
 
 def lstm_step(
@@ -60,3 +61,11 @@ class LSTMCell(CellBase):
         h = self._check_state("h_0", hx_pair[0], input, self.hidden_size)
         c = self._check_state("c_0", hx_pair[1], input, self.hidden_size)
         return lstm_step(input, (h, c), self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+
+    def state_spec(self) -> StateSpec:
+        return (("h", (self.hidden_size,)), ("c", (self.hidden_size,)))
+
+    def step(self, x_t: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """The cell protocol's step: x_t (B, F), (h, c) -> h_t (B, H), (h_t, c_t)."""
+        h, c = lstm_step(x_t, (state[0], state[1]), self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        return h, (h, c)

@@ -162,3 +162,22 @@ class mLSTMCell(HeadedCellBase):  # noqa: N801
             check_step_state(state, mLSTMState._fields, shapes, input.dtype)
             state = mLSTMState(*state)
         return mlstm_step(input, state, self.weight, self.bias, self.num_heads, self.forget_gate)
+
+    # ----------------------------------------------------------------- the cell protocol
+    @property
+    def output_size(self) -> int:
+        return self.hidden_size
+
+    def state_spec(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
+        NH, d = self.num_heads, self.head_size
+        return (("C", (NH, d, d)), ("n", (NH, d)), ("m", (NH,)))
+
+    def initial_state(self, batch: int, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, ...]:
+        """Zeros, with the stabilizer m at its fresh value."""
+        return tuple(mlstm_zero_state((batch, self.num_heads), self.head_size, self.head_size, dtype=dtype,
+                                      device=device))
+
+    def step(self, x_t: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """The cell protocol's step: x_t (B, F), (C, n, m) -> h_t (B, H), the new state."""
+        h, new = mlstm_step(x_t, mLSTMState(*state), self.weight, self.bias, self.num_heads, self.forget_gate)
+        return h, tuple(new)

@@ -210,6 +210,24 @@ class sLSTMCell(HeadedCellBase):  # noqa: N801
             input, state, self.weight_ih, self.weight_hh, self.bias, self.num_heads, self.forget_gate
         )
 
+    # ----------------------------------------------------------------- the cell protocol
+    @property
+    def output_size(self) -> int:
+        return self.hidden_size
+
+    def state_spec(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
+        return tuple((name, (self.hidden_size,)) for name in sLSTMState._fields)
+
+    def initial_state(self, batch: int, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, ...]:
+        """Zeros, with the stabilizer m at -inf."""
+        return tuple(slstm_zero_state(batch, self.hidden_size, dtype=dtype, device=device))
+
+    def step(self, x_t: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """The cell protocol's step: x_t (B, F), (h, c, n, m) -> h_t (B, H), the new state."""
+        new = slstm_step(x_t, sLSTMState(*state), self.weight_ih, self.weight_hh, self.bias, self.num_heads,
+                         self.forget_gate)
+        return new.h, tuple(new)
+
 
 def check_step_input(input: Tensor, input_size: int, dtype: torch.dtype) -> None:
     """Check one step's input (B, F) of an xLSTM cell, naming the problem and the fix."""

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 CELLS: tuple[str, ...] = ("rnn", "lstm", "gru", "slstm", "mlstm")
+"""The built-in cells (the CLI's choices); :func:`check_cell` also accepts registered ones."""
 
 # Cells whose recurrent state holds a hidden vector h that a conditioning vector can initialize.
 # mLSTM's state is (C, n, m): a matrix memory with no h, so it is conditioned through its input.
@@ -13,8 +14,12 @@ CELLS_WITH_HIDDEN_STATE: tuple[str, ...] = ("rnn", "lstm", "gru", "slstm")
 
 
 def check_cell(name: str, cell: object) -> None:
-    if cell not in CELLS:
-        raise ValueError(f"{name} must be one of {', '.join(CELLS)}; got {cell!r}")
+    """``cell`` must be a built-in cell or one given to :func:`rnnkit.layers.register_cell`."""
+    from rnnkit.layers.factory import registered_cells
+
+    if cell not in registered_cells():
+        raise ValueError(f"{name} must be one of {', '.join(registered_cells())} (or a cell added with "
+                         f"rnnkit.layers.register_cell); got {cell!r}")
 
 
 def check_choice(name: str, value: object, choices: Sequence[Any]) -> None:

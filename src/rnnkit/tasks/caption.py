@@ -27,7 +27,7 @@ from rnnkit.data.vocab import BOS_ID, EOS_ID, PAD_ID, Vocab
 from rnnkit.errors import CheckpointError
 from rnnkit.io import atomic_write_with
 from rnnkit.models import ConditionalGenerator, ConditionalGeneratorConfig
-from rnnkit.models.validation import CELLS
+from rnnkit.models.validation import check_cell
 from rnnkit.training import Objective, StepOutput, TrainConfig, fit, load_model, save_model
 from rnnkit.training.config import LR_SCHEDULES
 
@@ -73,8 +73,7 @@ class CaptionConfig:
     def __post_init__(self) -> None:
         if self.lang not in LANGS:
             raise ValueError(f"lang must be one of {', '.join(LANGS)}, got {self.lang!r}")
-        if self.cell not in CELLS:
-            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
+        check_cell("cell", self.cell)
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         self.cnn_channels = tuple(self.cnn_channels)

@@ -41,7 +41,7 @@ from rnnkit.errors import CheckpointError, DataError
 from rnnkit.io import atomic_write_with
 from rnnkit.metrics.text import TextScores, text_scores
 from rnnkit.models import Seq2Seq, Seq2SeqConfig
-from rnnkit.models.validation import CELLS
+from rnnkit.models.validation import check_cell
 from rnnkit.training import Objective, StepOutput, TrainConfig, fit, load_model, save_model
 
 logger = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class TranslateConfig:
         _check_choice("direction", self.direction, DIRECTIONS)
         if self.level is not None:
             _check_choice("level", self.level, LEVELS)
-        _check_choice("cell", self.cell, CELLS)
+        check_cell("cell", self.cell)
         _check_choice("attention", self.attention, ATTENTIONS)
         for name in ("n_train", "n_test", "hidden_size", "embedding_dim", "num_layers", "epochs",
                      "batch_size", "eval_beam"):
