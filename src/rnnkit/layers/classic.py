@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from rnnkit.cells.elman import check_nonlinearity, elman_step
 from rnnkit.cells.gru import gru_step
 from rnnkit.cells.lstm import lstm_step
+from rnnkit.functional.export_loops import scripted, tracing
 from rnnkit.functional.kernels import fused_recurrence
 from rnnkit.functional.scan import length_mask, scan
 from rnnkit.functional.seed_gru import seed_gru_sequence
@@ -119,7 +120,9 @@ class ClassicLayer(RecurrentLayer):
     def _forward_all(
         self, x: Tensor, state: tuple[Tensor, ...], lengths: Tensor | None
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
-        kernel = self._kernel() if self.backend == "fast" else None
+        # while traced for export, the fused kernel (one op, any length) also stands in for the
+        # reference loop, whose Python steps would be recorded for one length only
+        kernel = self._kernel() if self.backend == "fast" or tracing() else None
         if kernel is None:
             return super()._forward_all(x, state, lengths)
         return fused_recurrence(
@@ -288,6 +291,9 @@ class GRU(ClassicLayer):
         self, layer: int, reverse: bool, x: Tensor, state: tuple[Tensor, ...], lengths: Tensor | None
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
         weights = self._weights(layer, reverse)
+        if tracing() and lengths is None:  # exported: a scripted loop, right at every length
+            hs = scripted("seed_gru_loop")(x, state[0], *weights)  # (T, B, H)
+            return hs, (hs[-1],)
         mask = None if lengths is None else length_mask(lengths, x.shape[0], x.device)
         if self.backend == "fast":  # only the seeds' form gets here on the fast backend
             hs = seed_gru_sequence(x, state[0], *weights, mask=mask)  # (T, B, H)

@@ -21,6 +21,7 @@ import math
 from typing import ClassVar
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.cells.mlstm import init_mlstm_parameters, merge_heads, mlstm_project, projection_size
@@ -31,6 +32,7 @@ from rnnkit.cells.slstm import (
     sLSTMState,
     slstm_step,
 )
+from rnnkit.functional.export_loops import dense_recurrent_matrix, scripted, tracing
 from rnnkit.functional.mlstm import MLSTM_FORMS, freeze_past_lengths, mLSTMState, mlstm_sequence
 from rnnkit.functional.scan import length_mask, scan
 from rnnkit.functional.slstm import slstm_sequence
@@ -145,6 +147,10 @@ class sLSTM(_xLSTMLayer):  # noqa: N801
         self, layer: int, reverse: bool, x: Tensor, state: tuple[Tensor, ...], lengths: Tensor | None
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
         weight_ih, weight_hh, bias = self._weights_by_suffix(self._suffix(layer, reverse))
+        if tracing() and lengths is None:  # exported: a scripted loop, right at every length
+            states = scripted("slstm_loop")(F.linear(x, weight_ih, bias), dense_recurrent_matrix(weight_hh, self.num_heads),
+                                            *state, self.forget_gate == "exp")  # hs, cs, ns, ms (T, B, H)
+            return states[0], tuple(s[-1] for s in states)
         if self.backend == "reference":
 
             def step(x_t: Tensor, s: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
@@ -243,7 +249,9 @@ class mLSTM(_xLSTMLayer):  # noqa: N801
             self.num_heads, self.forget_gate,
         )  # q, k, v (B, NH, T, d); i~, log f (B, NH, T); o (B, T, H)
         i_tilde, log_f = freeze_past_lengths(p.i_tilde, p.log_f, lengths)  # memory frozen past lengths
-        form = "recurrent" if x.shape[0] == 1 else self.mode
+        # traced for export: the parallel form, whose ops hold for any length (a Python branch on
+        # T or a loop over chunks would be recorded for the traced length only)
+        form = "parallel" if tracing() else "recurrent" if x.shape[0] == 1 else self.mode
         h_tilde, final = mlstm_sequence(
             p.q, p.k, p.v, i_tilde, log_f, mLSTMState(*state), form=form, chunk_size=self.chunk_size
         )  # (B, NH, T, d)
