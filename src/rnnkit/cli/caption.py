@@ -14,8 +14,8 @@ import torch
 from rnnkit.cli.commands import COMMANDS
 from rnnkit.cli.common import new_run_dir
 from rnnkit.io import atomic_write_text
+from rnnkit.models.validation import CELLS
 from rnnkit.tasks.caption import (
-    CELLS,
     CaptionConfig,
     Captioner,
     caption_held_out,

@@ -16,9 +16,9 @@ import torch
 from rnnkit.cli.commands import COMMANDS
 from rnnkit.cli.common import new_run_dir
 from rnnkit.io import atomic_write_text
+from rnnkit.models.validation import CELLS
 from rnnkit.tasks.translate import (
     ATTENTIONS,
-    CELLS,
     DATASETS,
     TranslateConfig,
     Translator,

@@ -18,8 +18,8 @@ def check_cell(name: str, cell: object) -> None:
     from rnnkit.layers.factory import registered_cells
 
     if cell not in registered_cells():
-        raise ValueError(f"{name} must be one of {', '.join(registered_cells())} (or a cell added with "
-                         f"rnnkit.layers.register_cell); got {cell!r}")
+        raise ValueError(f"{name} must be one of {', '.join(registered_cells())}; got {cell!r} (a cell of your "
+                         "own: rnnkit.layers.register_cell)")
 
 
 def check_choice(name: str, value: object, choices: Sequence[Any]) -> None:
