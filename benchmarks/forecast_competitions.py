@@ -69,8 +69,8 @@ def run_test(name: str, networks: tuple[str, ...], stat_models: tuple[str, ...],
     A combination's seconds are its network's plus its baselines' plus the calibration's."""
     comp = load_competition(name)
     merged, seconds, models, combinations = None, {}, [], []
-    for network in networks:
-        config = network_config(name, comp.horizon, comp.season, {"network": network})
+    for network in networks or (None,):  # None: the subset's own setting
+        config = network_config(name, comp.horizon, comp.season, {"network": network} if network else {})
         start = time.perf_counter()
         forecaster = GlobalForecaster(config).fit(comp.train)
         forecast = forecaster.predict()
@@ -92,7 +92,7 @@ def run_test(name: str, networks: tuple[str, ...], stat_models: tuple[str, ...],
         seconds[combination.name] += sum(seconds[m] for m in combination.members[1:])
     table = score(merged, comp.test, comp.train, comp.season, models)
     table["fit s"] = pd.Series(seconds)
-    roles = {m: "network" for m in models[: len(networks)]} | {c.name: "combination" for c in combinations}
+    roles = {m: "network" for m in models[: len(networks or (None,))]} | {c.name: "combination" for c in combinations}
     table.insert(0, "role", [roles.get(m, "baseline") for m in table.index])
     table.insert(0, "series", comp.num_series)
     table.insert(0, "subset", name)
@@ -152,7 +152,8 @@ def main() -> int:
     parser.add_argument("--validate", nargs="*", metavar="SETTING",
                         help="score settings (python keyword lists, e.g. \"loss='smape'\") on validation windows")
     parser.add_argument("--stat-models", default=",".join(DEFAULT_STAT_MODELS))
-    parser.add_argument("--networks", default="direct", help="global networks to score: direct, deepar")
+    parser.add_argument("--networks", default="", help="global networks to score: direct, deepar (default: each "
+                        "subset's setting)")
     parser.add_argument("--combine", default="AutoETS,DOTM", help="baselines averaged with each network (test "
                         "runs; '' for none)")
     parser.add_argument("--threads", type=int, default=2)
@@ -172,7 +173,7 @@ def main() -> int:
             combine = tuple(m for m in args.combine.split(",") if m)
             if not set(combine) <= set(stat_models):
                 parser.error(f"--combine {args.combine} needs those models in --stat-models")
-            tables.append(run_test(name, tuple(args.networks.split(",")), stat_models, combine))
+            tables.append(run_test(name, tuple(n for n in args.networks.split(",") if n), stat_models, combine))
             print(tables[-1].round(3).to_string(), flush=True)
     if args.validate is None:
         for prefix in ("m3", "tourism"):
