@@ -48,6 +48,10 @@ def test_train_output(tmp_path, capsys):
     majority = float(re.search(r"│ majority class accuracy\s*│\s*([\d.]+)%", out).group(1))
     assert accuracy >= 90.0 and 45.0 <= majority <= 55.0
     assert "macro-F1" in out and "confusion matrix (rows: true label, columns: predicted label):" in out
+    baseline = float(re.search(r"│ TF-IDF \+ logistic regression accuracy \(C=[\d.]+\)\s*│\s*([\d.]+)%", out).group(1))
+    assert baseline >= 90.0
+    verdict = " ".join(out.split())
+    assert ("beats the bag-of-words baseline on this split" in verdict) or ("baseline beats the recurrent" in verdict)
     rows = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in re.finditer(r"│ (neg|pos)\s*│\s*(\d+) │\s*(\d+) │", out)}
     n_test = int(re.search(r"held-out test split \((\d+) texts\)", out).group(1))
     assert 30 <= n_test <= 34 and sum(sum(r) for r in rows.values()) == n_test  # ~20% of 160

@@ -13,11 +13,12 @@ from rnnkit.layers import build_layer
 
 LAYERS = [
     ("rnn", {"nonlinearity": "relu"}), ("lstm", {}), ("gru", {}), ("gru", {"reset_after": False}),
-    ("slstm", {}), ("slstm", {"forget_gate": "exp"}), ("mlstm", {}),
+    ("slstm", {}), ("slstm", {"forget_gate": "exp"}), ("mlstm", {}), ("lnlstm", {}), ("lngru", {}),
 ]
+IDS = ["rnn", "lstm", "gru", "seed-gru", "slstm", "slstm-exp", "mlstm", "lnlstm", "lngru"]
 
 
-@pytest.mark.parametrize("cell, kwargs", LAYERS, ids=["rnn", "lstm", "gru", "seed-gru", "slstm", "slstm-exp", "mlstm"])
+@pytest.mark.parametrize("cell, kwargs", LAYERS, ids=IDS)
 def test_every_layer_exports_to_onnx_and_answers_as_eager_at_untraced_lengths(cell, kwargs, tmp_path):
     torch.manual_seed(0)
     layer = build_layer(cell, 3, 8, num_layers=2, bidirectional=True, batch_first=True, **kwargs)
@@ -32,7 +33,7 @@ def test_every_layer_exports_to_onnx_and_answers_as_eager_at_untraced_lengths(ce
     np.testing.assert_allclose(output, layer(x)[0].detach().numpy(), atol=1e-5)
 
 
-@pytest.mark.parametrize("cell, kwargs", LAYERS, ids=["rnn", "lstm", "gru", "seed-gru", "slstm", "slstm-exp", "mlstm"])
+@pytest.mark.parametrize("cell, kwargs", LAYERS, ids=IDS)
 def test_every_layer_exports_to_torchscript_and_answers_as_eager(cell, kwargs, tmp_path):
     torch.manual_seed(1)
     layer = build_layer(cell, 3, 8, num_layers=1, batch_first=False, **kwargs)  # time-major

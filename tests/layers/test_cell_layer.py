@@ -200,7 +200,7 @@ def test_cell_names_come_from_one_registry(registered_cell):
     from rnnkit.models.validation import check_cell
 
     check_cell("cell", registered_cell)
-    with pytest.raises(ValueError, match="cell must be one of rnn, lstm, gru, slstm, mlstm, minimal_gated"):
+    with pytest.raises(ValueError, match="cell must be one of rnn, lstm, gru, slstm, mlstm, lnlstm, lngru, minimal_gated"):
         check_cell("cell", "tcn")
     with pytest.raises(ValueError, match="'lstm' is a built-in cell"):
         register_cell("lstm", MinimalGatedCell)

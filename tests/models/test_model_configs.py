@@ -22,7 +22,7 @@ from rnnkit.models import (
     ("build", "error", "message"),
     [
         (lambda: SequenceClassifierConfig(2, cell="transformer", input_size=3), ValueError,
-         r"cell must be one of rnn, lstm, gru, slstm, mlstm; got 'transformer'"),
+         r"cell must be one of rnn, lstm, gru, slstm, mlstm, lnlstm, lngru; got 'transformer'"),
         (lambda: SequenceClassifierConfig(2, hidden_size=-4, input_size=3), ValueError, r"hidden_size must be >= 1, got -4"),
         (lambda: SequenceClassifierConfig(0, input_size=3), ValueError, r"num_outputs must be >= 1, got 0"),
         (lambda: SequenceClassifierConfig(2, input_size=3, pooling="sum"), ValueError,

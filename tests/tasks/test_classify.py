@@ -47,6 +47,8 @@ def test_rotten_tomatoes_slice_beats_the_majority_class(tmp_path):
     confusion = np.array(report.confusion)
     assert confusion.sum() == report.n_test
     assert np.trace(confusion) / confusion.sum() == pytest.approx(report.accuracy)
+    # the bag-of-words baseline on the same split: well above the majority class
+    assert report.baseline is not None and report.baseline.accuracy >= report.majority_accuracy + 0.1
 
 
 def test_learns_a_polarity_word_and_predicts_with_probabilities(tmp_path):
@@ -111,7 +113,7 @@ def test_bad_data(tmp_path, kwargs, content, error, match):
         (dict(test_fraction=0.6), r"test_fraction must be in \(0, 0.5\), got 0.6"),
         (dict(limit=3), r"limit must be an integer >= 10 or None, got 3"),
         (dict(pooling="sum"), r"pooling must be one of 'last', 'mean', 'max'; got 'sum'"),
-        (dict(cell="cnn"), r"cell must be one of rnn, lstm, gru, slstm, mlstm; got 'cnn'"),
+        (dict(cell="cnn"), r"cell must be one of rnn, lstm, gru, slstm, mlstm, lnlstm, lngru; got 'cnn'"),
         (dict(vectors_format="npy"), r"vectors_format must be one of auto, word2vec"),
     ],
 )

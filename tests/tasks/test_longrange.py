@@ -33,7 +33,7 @@ def test_models_per_task_and_config_errors():
     assert copy(torch.randint(0, 10, (2, 25)))[0].shape == (2, 25, 10)
     with pytest.raises(ValueError, match=r"task must be one of 'adding', 'copy'; got 'sort'"):
         LongRangeConfig(task="sort")
-    with pytest.raises(ValueError, match=r"cell must be one of rnn, lstm, gru, slstm, mlstm; got 'tanh'"):
+    with pytest.raises(ValueError, match=r"cell must be one of rnn, lstm, gru, slstm, mlstm, lnlstm, lngru; got 'tanh'"):
         LongRangeConfig(cell="tanh")
     with pytest.raises(ValueError, match=r"lr must be a number > 0, got 0"):
         LongRangeConfig(lr=0)

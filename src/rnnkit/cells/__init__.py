@@ -8,11 +8,12 @@ follows the cell protocol (:class:`Cell`: ``state_spec``, ``initial_state``, ``s
 
 from rnnkit.cells.elman import RNNCell, elman_step
 from rnnkit.cells.gru import GRUCell, gru_step
+from rnnkit.cells.layer_norm import LayerNormGRUCell, LayerNormLSTMCell
 from rnnkit.cells.lstm import LSTMCell, lstm_step
 from rnnkit.cells.mlstm import mLSTMCell, mlstm_step
 from rnnkit.cells.protocol import Cell, StateSpec
 from rnnkit.cells.slstm import sLSTMCell, sLSTMState, slstm_step
 from rnnkit.functional.mlstm import mLSTMState
 
-__all__ = ["Cell", "StateSpec", "RNNCell", "LSTMCell", "GRUCell", "sLSTMCell", "mLSTMCell", "sLSTMState",
+__all__ = ["Cell", "StateSpec", "RNNCell", "LSTMCell", "GRUCell", "sLSTMCell", "mLSTMCell", "LayerNormLSTMCell", "LayerNormGRUCell", "sLSTMState",
            "mLSTMState", "elman_step", "lstm_step", "gru_step", "slstm_step", "mlstm_step"]

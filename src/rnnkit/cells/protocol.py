@@ -26,7 +26,11 @@ bidirectional directions, ``batch_first``, ``PackedSequence`` and state checks::
     output, h_n = layer(x, lengths=lengths)      # output (B, T, 64), h_n (4, B, 32)
 
 Every built-in cell (:class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`, :class:`sLSTMCell`,
-:class:`mLSTMCell`) follows it too.
+:class:`mLSTMCell`, :class:`LayerNormLSTMCell`, :class:`LayerNormGRUCell`) follows it too.
+
+Optionally a cell may also have ``sequence(xs, state) -> (ys, final_state)`` over a whole
+time-major sequence (a compiled loop, say); ``CellLayer`` then uses it for batches without
+``lengths`` and ``step`` otherwise, so the two must agree (test them equal).
 """
 
 from __future__ import annotations

@@ -64,6 +64,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="stop after N epochs without a better validation loss (default: 2)")
     train.add_argument("--max-seconds", type=float, default=None, help="stop training after this much time")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    train.add_argument("--no-baseline", action="store_true",
+                       help="skip the TF-IDF + logistic regression baseline on the same split")
     train.add_argument("--out", help="output folder (default: a new rnnkit-runs/classify-<time>)")
     train.set_defaults(func=run_train)
 
@@ -88,7 +90,7 @@ def build_train_config(args: argparse.Namespace) -> ClassifyTrainConfig:
         cell_kwargs=cell_kwargs, embeddings=args.embeddings, vectors_format=args.vectors_format,
         freeze_embeddings=args.freeze_embeddings, epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, patience=args.patience if args.patience > 0 else None,
-        max_seconds=args.max_seconds, seed=args.seed,
+        max_seconds=args.max_seconds, seed=args.seed, baseline=not args.no_baseline,
     )
 
 
@@ -99,7 +101,23 @@ def print_report(report: ClassifyReport, console: Console) -> None:
     table.add_row("accuracy", f"{report.accuracy:.1%}")
     table.add_row("macro-F1", f"{report.macro_f1:.3f}")
     table.add_row("majority class accuracy", f"{report.majority_accuracy:.1%}")
+    baseline = report.baseline
+    if baseline is not None:
+        table.add_row(f"TF-IDF + logistic regression accuracy (C={baseline.C:g})", f"{baseline.accuracy:.1%}")
+        table.add_row("TF-IDF + logistic regression macro-F1", f"{baseline.macro_f1:.3f}")
     console.print(table)
+    if report.accuracy <= report.majority_accuracy:
+        console.print(f"The recurrent classifier does no better than always answering the majority class "
+                      f"({report.accuracy:.1%} vs {report.majority_accuracy:.1%}): it has not learned from the text.",
+                      highlight=False)
+    if baseline is not None:
+        if baseline.accuracy > report.accuracy:
+            console.print(f"The bag-of-words baseline beats the recurrent classifier on this split "
+                          f"({baseline.accuracy:.1%} vs {report.accuracy:.1%}): for this data the simpler model is the "
+                          "better choice (pretrained --embeddings may close the gap).", highlight=False)
+        else:
+            console.print(f"The recurrent classifier beats the bag-of-words baseline on this split "
+                          f"({report.accuracy:.1%} vs {baseline.accuracy:.1%}).", highlight=False)
     console.print("confusion matrix (rows: true label, columns: predicted label):", highlight=False)
     confusion = Table()
     confusion.add_column("true \\ predicted")

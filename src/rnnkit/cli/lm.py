@@ -63,6 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default: 3e-3)")
     train.add_argument("--clip", type=float, default=1.0, help="gradient norm clipping (default: 1.0)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    train.add_argument("--no-baseline", action="store_true",
+                       help="skip the Kneser-Ney n-gram baseline on the same split")
     train.add_argument("--sample-length", type=int, default=200,
                        help="print a sample of this many tokens after training, 0 = none (default: 200)")
     train.add_argument("--out", help="output folder (default: a new rnnkit-runs/lm-<time>)")
@@ -93,7 +95,7 @@ def build_train_config(args: argparse.Namespace) -> LMTrainConfig:
         hidden_size=args.hidden, num_layers=args.layers, dropout=args.dropout,
         tie_weights=args.tie_weights, cell_kwargs=cell_kwargs, batch_size=args.batch_size,
         bptt=args.bptt, epochs=args.epochs, max_steps=args.max_steps, max_seconds=args.max_seconds,
-        lr=args.lr, clip_norm=args.clip, seed=args.seed,
+        lr=args.lr, clip_norm=args.clip, seed=args.seed, baseline=not args.no_baseline,
     )
 
 
@@ -106,7 +108,18 @@ def print_report(report: LMReport, console: Console) -> None:
     table.add_row("loss (nats/token)", f"{report.initial_val_loss:.4f}", f"{report.val_loss:.4f}")
     table.add_row("perplexity", f"{math.exp(report.initial_val_loss):.2f}", f"{report.perplexity:.2f}")
     table.add_row("bits per character", f"{report.initial_bits_per_char:.3f}", f"{report.bits_per_char:.3f}")
+    if report.ngram is not None and report.ngram_bits_per_char is not None:
+        table.add_row(f"Kneser-Ney {report.ngram.order}-gram, bits per character", "",
+                      f"{report.ngram_bits_per_char:.3f}")
     console.print(table)
+    if report.ngram_bits_per_char is not None:
+        gap = report.ngram_bits_per_char - report.bits_per_char
+        if gap > 0:
+            console.print(f"The {report.ngram.order}-gram baseline is {gap:.3f} bits/char behind the recurrent model.",
+                          highlight=False)
+        else:
+            console.print(f"The {report.ngram.order}-gram baseline beats the recurrent model by {-gap:.3f} bits/char "
+                          "on this split: train longer (--epochs, --max-seconds) or a larger model.", highlight=False)
     console.print(
         f"vocabulary {report.vocab_size} tokens, {report.parameters} parameters, {report.steps} updates "
         f"in {report.epochs} epoch(s), {report.seconds:.1f} s, {report.tokens_per_second:.0f} {unit}s/s",

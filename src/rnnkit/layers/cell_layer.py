@@ -79,6 +79,8 @@ class CellLayer(RecurrentLayer):
         self, layer: int, reverse: bool, x: Tensor, state: tuple[Tensor, ...], lengths: Tensor | None
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
         cell = self.cells[layer * self.num_directions + int(reverse)]
+        if lengths is None and hasattr(cell, "sequence"):  # the cell's own whole-sequence loop
+            return cell.sequence(x, state)
         mask = None if lengths is None else length_mask(lengths, x.shape[0], x.device)
         return scan(cell.step, x, state, mask)
 

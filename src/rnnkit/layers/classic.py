@@ -33,6 +33,17 @@ from rnnkit.functional.seed_gru import seed_gru_sequence
 from rnnkit.layers.base import LayerConfig, RecurrentLayer
 
 BACKENDS = ("fast", "reference")
+INITS = ("default", "orthogonal", "xavier", "identity")
+"""Initializations of the classic layers (seed 004's remedies for vanishing / exploding gradients):
+
+- "default": torch's, every parameter U(-1/sqrt(H), 1/sqrt(H)).
+- "orthogonal": each gate's recurrent block W_hh orthogonal (its singular values are all 1, so
+  it neither shrinks nor grows a gradient passing through it); W_ih Xavier-uniform per gate; biases 0
+  (the LSTM's forget-gate bias 1, Jozefowicz et al. 2015).
+- "xavier": W_ih and W_hh Xavier-uniform (Glorot & Bengio 2010) per gate; biases 0 (forget 1).
+- "identity": the IRNN of Le et al. (2015), for the Elman RNN: W_hh = I, W_ih ~ N(0, 0.001^2),
+  biases 0; with ``nonlinearity="relu"`` the state is carried unchanged when the input is 0.
+"""
 
 Weights = tuple[Tensor, Tensor, Tensor | None, Tensor | None]
 
@@ -48,12 +59,19 @@ class ClassicLayer(RecurrentLayer):
         *,
         proj_size: int = 0,
         backend: str = "fast",
+        init: str = "default",
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__(config)
         if backend not in BACKENDS:
             raise ValueError(f"backend must be 'fast' or 'reference', got {backend!r}")
+        if init not in INITS:
+            raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}")
+        if init == "identity" and self.num_gates != 1:
+            raise ValueError("init='identity' is the IRNN initialization of the Elman RNN (cell 'rnn'); for "
+                             f"a gated cell use init='orthogonal', got it with {type(self).__name__}")
+        self.init = init
         if isinstance(proj_size, bool) or not isinstance(proj_size, int):
             raise TypeError(f"proj_size must be an int, got {proj_size!r}")
         if not 0 <= proj_size < config.hidden_size:
@@ -85,10 +103,37 @@ class ClassicLayer(RecurrentLayer):
         return self.proj_size if self.proj_size else self.hidden_size
 
     def reset_parameters(self) -> None:
-        """torch's init: U(-1/sqrt(H), 1/sqrt(H)) for every parameter, in torch's order."""
+        """torch's init: U(-1/sqrt(H), 1/sqrt(H)) for every parameter, in torch's order; then the
+        layer's ``init`` (:data:`INITS`) where it is not "default"."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         for weight in self.parameters():
             nn.init.uniform_(weight, -bound, bound)
+        if self.init != "default":
+            with torch.no_grad():
+                for layer in range(self.num_layers):
+                    for reverse in (False, True)[: self.num_directions]:
+                        self._init_direction(*self._weights(layer, reverse))
+
+    def _init_direction(self, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
+                        bias_hh: Tensor | None) -> None:
+        """Apply ``init`` to one layer and direction, gate block by gate block (H rows each)."""
+        H = self.hidden_size
+        for gate in range(self.num_gates):
+            rows = slice(gate * H, (gate + 1) * H)
+            if self.init == "identity":
+                nn.init.normal_(weight_ih[rows], 0.0, 0.001)
+                nn.init.eye_(weight_hh[rows])
+            elif self.init == "orthogonal":
+                nn.init.xavier_uniform_(weight_ih[rows])
+                nn.init.orthogonal_(weight_hh[rows])
+            else:
+                nn.init.xavier_uniform_(weight_ih[rows])
+                nn.init.xavier_uniform_(weight_hh[rows])
+        for bias in (bias_ih, bias_hh):
+            if bias is not None:
+                bias.zero_()
+        if self.num_gates == 4 and bias_ih is not None:
+            bias_ih[H : 2 * H] = 1.0  # forget gate open: the cell state is carried at the start
 
     def flatten_parameters(self) -> None:
         """Kept for torch.nn compatibility: parameters are used in place, nothing to flatten."""
@@ -144,6 +189,8 @@ class ClassicLayer(RecurrentLayer):
             extra.append(f"proj_size={self.proj_size}")
         if self.backend != "fast":
             extra.append(f"backend={self.backend!r}")
+        if self.init != "default":
+            extra.append(f"init={self.init!r}")
         return ", ".join(extra)
 
 
@@ -173,11 +220,12 @@ class RNN(ClassicLayer):
         dtype: torch.dtype | None = None,
         *,
         backend: str = "fast",
+        init: str = "default",
     ) -> None:
         check_nonlinearity(nonlinearity)
         self.nonlinearity = nonlinearity
         config = LayerConfig(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
-        super().__init__(config, backend=backend, device=device, dtype=dtype)
+        super().__init__(config, backend=backend, init=init, device=device, dtype=dtype)
 
     def _kernel(self) -> str | None:
         return f"rnn_{self.nonlinearity}"
@@ -224,9 +272,10 @@ class LSTM(ClassicLayer):
         dtype: torch.dtype | None = None,
         *,
         backend: str = "fast",
+        init: str = "default",
     ) -> None:
         config = LayerConfig(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
-        super().__init__(config, proj_size=proj_size, backend=backend, device=device, dtype=dtype)
+        super().__init__(config, proj_size=proj_size, backend=backend, init=init, device=device, dtype=dtype)
 
     def _state_spec(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
         return (("h_0", (self.direction_size,)), ("c_0", (self.hidden_size,)))
@@ -277,12 +326,13 @@ class GRU(ClassicLayer):
         *,
         reset_after: bool = True,
         backend: str = "fast",
+        init: str = "default",
     ) -> None:
         if not isinstance(reset_after, bool):
             raise TypeError(f"reset_after must be True or False, got {reset_after!r}")
         self.reset_after = reset_after
         config = LayerConfig(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
-        super().__init__(config, backend=backend, device=device, dtype=dtype)
+        super().__init__(config, backend=backend, init=init, device=device, dtype=dtype)
 
     def _kernel(self) -> str | None:
         return "gru" if self.reset_after else None

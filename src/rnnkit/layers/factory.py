@@ -14,6 +14,7 @@ from typing import Any
 
 from torch import nn
 
+from rnnkit.cells.layer_norm import LayerNormGRUCell, LayerNormLSTMCell
 from rnnkit.layers.cell_layer import CellLayer
 from rnnkit.layers.classic import GRU, LSTM, RNN
 from rnnkit.layers.xlstm import mLSTM, sLSTM
@@ -55,6 +56,19 @@ LAYER_BUILDERS: dict[str, LayerBuilder] = {
 }
 
 
+def _cell_layer(make_cell: Callable[..., nn.Module]) -> LayerBuilder:
+    def build(input_size: int, hidden_size: int, *, num_layers: int, bidirectional: bool, dropout: float,
+              batch_first: bool, **cell_kwargs: Any) -> nn.Module:
+        return CellLayer(lambda size: make_cell(size, hidden_size, **cell_kwargs), input_size, num_layers=num_layers,
+                         batch_first=batch_first, dropout=dropout, bidirectional=bidirectional)
+
+    return build
+
+
+# the layer-normalized cells run in CellLayer (their parameters are the cells', not torch's layout)
+LAYER_BUILDERS["lnlstm"] = _cell_layer(LayerNormLSTMCell)
+LAYER_BUILDERS["lngru"] = _cell_layer(LayerNormGRUCell)
+
 BUILT_IN_CELLS: tuple[str, ...] = tuple(LAYER_BUILDERS)
 
 
@@ -72,12 +86,7 @@ def register_cell(name: str, make_cell: Callable[..., nn.Module]) -> None:
     if not callable(make_cell):
         raise TypeError(f"make_cell must be a class or function (input_size, hidden_size) -> cell, got {make_cell!r}")
 
-    def build(input_size: int, hidden_size: int, *, num_layers: int, bidirectional: bool, dropout: float,
-              batch_first: bool, **cell_kwargs: Any) -> nn.Module:
-        return CellLayer(lambda size: make_cell(size, hidden_size, **cell_kwargs), input_size, num_layers=num_layers,
-                         batch_first=batch_first, dropout=dropout, bidirectional=bidirectional)
-
-    LAYER_BUILDERS[name] = build
+    LAYER_BUILDERS[name] = _cell_layer(make_cell)
 
 
 def registered_cells() -> tuple[str, ...]:
@@ -99,8 +108,8 @@ def build_layer(
     """Build a recurrent layer of the named cell.
 
     Args:
-        cell: one of :data:`LAYER_BUILDERS`: "rnn", "lstm", "gru", "slstm", "mlstm" or a name
-            given to :func:`register_cell`.
+        cell: one of :data:`LAYER_BUILDERS`: "rnn", "lstm", "gru", "slstm", "mlstm", the
+            layer-normalized "lnlstm" and "lngru", or a name given to :func:`register_cell`.
         input_size: features F of x (B, T, F).
         hidden_size: features H of the state; the output has ``layer.output_size`` = D*H features.
         num_layers, bidirectional, dropout: as ``torch.nn.LSTM``.

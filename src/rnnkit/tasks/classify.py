@@ -33,6 +33,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
+from rnnkit.baselines.bag_of_words import BagOfWordsBaseline, tfidf_logistic_regression
 from rnnkit.data.embeddings import VECTOR_FORMATS, embedding_matrix
 from rnnkit.data.sentiment import LABEL_COLUMN, TEXT_COLUMN, load_rotten_tomatoes
 from rnnkit.data.text import read_labeled_csv
@@ -66,6 +67,9 @@ class ClassifyTrainConfig:
     Training: ``epochs``, ``batch_size``, ``lr`` (Adam), ``weight_decay``, ``clip_norm``,
     ``patience`` (early stopping on validation loss, None = off), ``max_seconds``, ``seed``,
     ``progress_bar``.
+
+    ``baseline``: also fit TF-IDF + logistic regression on the same split
+    (:mod:`rnnkit.baselines.bag_of_words`) and report it beside the network.
     """
 
     data: str | None = None
@@ -99,6 +103,7 @@ class ClassifyTrainConfig:
     max_seconds: float | None = None
     seed: int = 0
     progress_bar: str = "auto"
+    baseline: bool = True
 
     def __post_init__(self) -> None:
         if self.data is None and (self.text_col is not None or self.label_col is not None):
@@ -190,6 +195,8 @@ class ClassifyReport:
     epochs: int
     seconds: float
     history: list[dict[str, float]]
+    baseline: BagOfWordsBaseline | None = None
+    """TF-IDF + logistic regression on the same split (None when not asked for)."""
 
 
 def _load_examples(config: ClassifyTrainConfig) -> tuple[list[str], list[str]]:
@@ -269,6 +276,11 @@ def train_classifier(config: ClassifyTrainConfig, out_dir: str | os.PathLike[str
         "confusion": confusion_matrix(truth, predicted, labels=list(range(len(label_names)))).tolist(),
         "majority_accuracy": sum(y == majority for y in test_y) / len(test_y),
     }
+    baseline = None
+    if config.baseline:
+        baseline = tfidf_logistic_regression((train_x, train_y), (val_x, val_y), (test_x, test_y),
+                                             lowercase=config.lowercase, seed=config.seed)
+        report_metrics["tfidf_logreg"] = asdict(baseline)
     model_dir = out_dir / MODEL_DIR
     save_model(
         model_dir, model,
@@ -292,6 +304,7 @@ def train_classifier(config: ClassifyTrainConfig, out_dir: str | os.PathLike[str
         epochs=result.epochs,
         seconds=result.seconds,
         history=result.history,
+        baseline=baseline,
     )
 
 

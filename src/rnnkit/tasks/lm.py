@@ -39,6 +39,7 @@ from typing import Any
 
 import torch
 
+from rnnkit.baselines.ngram import NgramBaseline, kneser_ney_baseline
 from rnnkit.data.corpora import CORPORA, load_source
 from rnnkit.data.text import require_stream_length, split_stream
 from rnnkit.data.tokenizers import LEVELS, Tokenizer, get_tokenizer, tokenizer_from_dict
@@ -67,6 +68,9 @@ class LMTrainConfig:
     Training: ``batch_size`` (parallel streams), ``bptt`` (steps per truncated-BPTT chunk),
     ``epochs`` / ``max_steps`` / ``max_seconds`` (stop at the first reached), ``lr`` (Adam),
     ``clip_norm``, ``seed``, ``progress_bar`` ("auto", "tqdm", "rich", "off").
+
+    ``baseline``: also score an interpolated Kneser-Ney n-gram model on the same split, its
+    order chosen on the end of the training part (:mod:`rnnkit.baselines.ngram`).
     """
 
     source: str = "hamlet"
@@ -92,6 +96,7 @@ class LMTrainConfig:
     clip_norm: float | None = 1.0
     seed: int = 0
     progress_bar: str = "auto"
+    baseline: bool = True
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
@@ -150,6 +155,13 @@ class LMReport:
     steps: int
     seconds: float
     tokens_per_second: float
+    ngram: NgramBaseline | None = None
+    """The Kneser-Ney n-gram model on the same split (None when not asked for)."""
+    ngram_bits_per_char: float | None = None
+
+
+NGRAM_ORDERS = {"char": (1, 2, 3, 4, 5, 6, 7), "word": (1, 2, 3)}
+"""Orders the n-gram baseline chooses among, per tokenization level."""
 
 
 def _bits_per_char(loss: float, chars_per_token: float) -> float:
@@ -193,6 +205,12 @@ def train_lm(config: LMTrainConfig, out_dir: str | os.PathLike[str]) -> LMReport
         "initial_val_loss": initial,
         "chars_per_token": chars_per_token,
     }
+    ngram = None
+    if config.baseline:
+        ngram = kneser_ney_baseline(train_ids.tolist(), val_ids.tolist(), len(vocab), NGRAM_ORDERS[config.level])
+        metrics["ngram_order"] = ngram.order
+        metrics["ngram_bits_per_char"] = _bits_per_char(ngram.cross_entropy, chars_per_token)
+        log.info("Kneser-Ney %d-gram: %.3f bits/char", ngram.order, metrics["ngram_bits_per_char"])
     model_dir = out_dir / MODEL_DIR
     save_model(
         model_dir, model,
@@ -217,6 +235,8 @@ def train_lm(config: LMTrainConfig, out_dir: str | os.PathLike[str]) -> LMReport
         steps=result.global_step,
         seconds=result.seconds,
         tokens_per_second=trained_tokens / result.seconds if result.seconds > 0 else float("nan"),
+        ngram=ngram,
+        ngram_bits_per_char=None if ngram is None else _bits_per_char(ngram.cross_entropy, chars_per_token),
     )
 
 
