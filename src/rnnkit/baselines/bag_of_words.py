@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-C_GRID: tuple[float, ...] = (0.25, 1.0, 4.0, 16.0)
+C_GRID: tuple[float, ...] = (0.25, 1.0, 4.0, 16.0, 64.0)
 
 
 @dataclass(frozen=True)

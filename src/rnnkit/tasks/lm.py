@@ -84,12 +84,12 @@ class LMTrainConfig:
     embedding_dim: int = 64
     hidden_size: int = 256
     num_layers: int = 1
-    dropout: float = 0.0
+    dropout: float = 0.3
     tie_weights: bool = False
     cell_kwargs: dict[str, Any] = field(default_factory=dict)
     batch_size: int = 32
     bptt: int = 64
-    epochs: int | None = 1
+    epochs: int | None = 30
     max_steps: int | None = None
     max_seconds: float | None = None
     lr: float = 3e-3
