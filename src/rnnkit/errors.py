@@ -16,3 +16,7 @@ class DataError(RnnkitError, ValueError):
 
 class CheckpointError(RnnkitError):
     """A saved model directory is missing, corrupt, or does not match the model asked for."""
+
+
+class TrainingDiverged(RnnkitError):
+    """The training loss became NaN or infinite: the run stopped instead of training on nonsense."""

@@ -48,6 +48,19 @@ class Linear(nn.Module):
         return self.layer(x[:, -1])
 
 
+class StatefulGRU(nn.Module):
+    """(B, T, F), state -> (B, T, 1) per step, state: for truncated BPTT."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(2, 8, batch_first=True)
+        self.head = nn.Linear(8, 1)
+
+    def forward(self, x, state=None):
+        out, state = self.rnn(x, state)
+        return self.head(out), state
+
+
 def _regression(n=16, steps=5, seed=1):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, steps, 2, generator=g)
@@ -187,6 +200,21 @@ def test_early_stopping_after_patience_validations_without_improvement():
                                     early_stopping_min_delta=1e6, **FAST))
     # The first validation sets the best score; two more without an improvement of 1e6 stop the run.
     assert result.stopped_early and len(result.history) == 3 and result.epochs == 3
+
+
+@pytest.mark.parametrize("tbptt", [None, 2], ids=["full-bptt", "tbptt"])
+def test_a_diverging_run_stops_with_a_line_naming_the_learning_rate(tbptt):
+    from rnnkit.errors import TrainingDiverged
+
+    x, y = _regression()
+    if tbptt is not None:  # one target per step
+        y = x.sum(dim=2, keepdim=True)
+    y[3, 0] = float("nan")  # one bad target is enough
+    objective = RegressionObjective(stateful=tbptt is not None)
+    model = _model() if tbptt is None else StatefulGRU()
+    with pytest.raises(TrainingDiverged, match=r"the training loss became nan at step 1 \(epoch 1\); lower the "
+                                               r"learning rate \(lr=0.001\) or look for NaN"):
+        fit(model, objective, (x, y), config=TrainConfig(lr=1e-3, max_epochs=3, tbptt_steps=tbptt, **FAST))
 
 
 def test_max_seconds_ends_a_run_that_has_epochs_left():

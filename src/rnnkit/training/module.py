@@ -20,6 +20,7 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
+from rnnkit.errors import TrainingDiverged
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.objectives import Batch, Objective
 from rnnkit.training.optimizers import build_optimizer, build_scheduler
@@ -156,6 +157,18 @@ class TaskModule(L.LightningModule):
         if self.trainer.loggers or self.trainer.progress_bar_callback is not None:
             self.log("train_loss_step", loss.detach(), on_step=True, on_epoch=False, prog_bar=True, batch_size=1)
 
+    def _check_finite(self, loss: Tensor) -> None:
+        """Stop a diverged run with a line naming the likely cause. Reading the loss syncs a GPU
+        with the host, so off the CPU it is read every 50 steps only."""
+        if loss.device.type != "cpu" and self.global_step % 50:
+            return
+        if not bool(torch.isfinite(loss.detach()).all()):
+            raise TrainingDiverged(
+                f"the training loss became {float(loss.detach()):g} at step {self.global_step + 1} (epoch "
+                f"{self.current_epoch + 1}); lower the learning rate (lr={self.config.lr:g}) or look for NaN or "
+                "infinite values in the data"
+            )
+
     # ---------------------------------------------------------------- steps
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor | None:
         batch = self._local_rows(batch)
@@ -163,6 +176,7 @@ class TaskModule(L.LightningModule):
             self._truncated_bptt_step(batch)
             return None
         out = self.objective.step(self.model, batch, self._carried.get("train"))
+        self._check_finite(out.loss)
         self._carry("train", out.state)
         self._record("train", out.loss, out.metrics, out.count)
         self._log_step(out.loss)
@@ -174,6 +188,7 @@ class TaskModule(L.LightningModule):
         state = self._carried.get("train")
         for chunk in self.objective.split_time(batch, self.config.tbptt_steps):
             out = self.objective.step(self.model, chunk, state)
+            self._check_finite(out.loss)
             optimizer.zero_grad()
             self.manual_backward(out.loss)
             optimizer.step()
