@@ -9,6 +9,7 @@ COMMANDS: dict[str, str] = {
     "translate": "sequence-to-sequence translation with attention (numbers, dates or a TSV file)",
     "caption": "caption 8x8 digit images with their number word (CNN encoder + recurrent decoder)",
     "classify": "text classification (many-to-one): train on a CSV or Rotten Tomatoes, predict",
+    "music": "polyphonic music: learn Bach's chorales (or your MIDI files) and continue a piece",
     "export": "export a saved model to ONNX or TorchScript, checked against PyTorch",
 }
 """Each name is a module ``rnnkit.cli.<name>`` whose ``register(subparsers)`` adds its full parser."""

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.objectives import (
     ClassificationObjective,
+    MultiLabelSequenceObjective,
     Objective,
     RegressionObjective,
     SequenceCrossEntropyObjective,
@@ -64,6 +65,7 @@ __all__ = [
     "StepOutput",
     "RegressionObjective",
     "ClassificationObjective",
+    "MultiLabelSequenceObjective",
     "SequenceCrossEntropyObjective",
     "StreamingLMObjective",
     "StreamDataset",
