@@ -22,3 +22,16 @@ def test_longrange_cli_bad_values_are_one_line_errors(tmp_path, capsys):
     assert err == "rnnkit longrange: error: T must be >= 2, got 1"
     assert main(["longrange", "--steps", "0", "--out", str(tmp_path)]) == 2
     assert "steps must be >= 1, got 0" in capsys.readouterr().err
+
+
+def test_the_irnn_remedy_is_an_option_and_reaches_the_layer(tmp_path, capsys):
+    out = tmp_path / "irnn"
+    assert main(["longrange", "--T", "8", "--cell", "rnn", "--nonlinearity", "relu", "--init", "identity",
+                 "--steps", "5", "--hidden", "8", "--out", str(out)]) == 0
+    assert "cell=rnn, nonlinearity=relu, init=identity" in " ".join(capsys.readouterr().out.split())
+    config = json.loads((out / "result.json").read_text())["config"]
+    assert config["cell_kwargs"] == {"nonlinearity": "relu", "init": "identity"}
+    assert main(["longrange", "--cell", "lstm", "--init", "identity", "--out", str(tmp_path / "x")]) == 2
+    assert "init='identity' is the IRNN initialization of the Elman RNN" in capsys.readouterr().err
+    assert main(["longrange", "--cell", "gru", "--nonlinearity", "relu", "--out", str(tmp_path / "y")]) == 2
+    assert "--nonlinearity applies to --cell rnn" in capsys.readouterr().err

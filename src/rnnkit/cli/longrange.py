@@ -43,6 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--hidden", type=int, default=128, help="hidden size (default: 128)")
     parser.add_argument("--clip", type=float, default=1.0, help="gradient-norm clipping, 0 = off (default: 1.0)")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and data (default: 0)")
+    parser.add_argument("--nonlinearity", choices=("tanh", "relu"), default=None,
+                        help="the Elman RNN's nonlinearity (--cell rnn; default: tanh)")
+    parser.add_argument("--init", choices=("default", "orthogonal", "xavier", "identity"), default=None,
+                        help="weight initialization of rnn / lstm / gru (identity: the IRNN, with --nonlinearity relu)")
     parser.add_argument("--forget-bias", type=float, default=None,
                         help="initial LSTM forget-gate bias, e.g. 1 (default: torch's init; other cells ignore it)")
     parser.add_argument("--out", help="output folder (default: a new rnnkit-runs/longrange-<time>)")
@@ -50,17 +54,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    cell_kwargs = {}
+    if args.nonlinearity is not None:
+        if args.cell != "rnn":
+            raise ValueError(f"--nonlinearity applies to --cell rnn, not --cell {args.cell}")
+        cell_kwargs["nonlinearity"] = args.nonlinearity
+    if args.init is not None:
+        if args.cell not in ("rnn", "lstm", "gru"):
+            raise ValueError(f"--init applies to --cell rnn, lstm or gru, not --cell {args.cell}")
+        cell_kwargs["init"] = args.init
     config = LongRangeConfig(
         task=args.task, T=args.T, cell=args.cell, hidden_size=args.hidden, steps=args.steps,
         batch_size=args.batch_size, lr=args.lr, clip_norm=args.clip or None, seed=args.seed,
-        forget_bias=args.forget_bias,
+        forget_bias=args.forget_bias, cell_kwargs=cell_kwargs,
     )
     out = new_run_dir("longrange", args.out)
     result = run_longrange(config, log_dir=str(out))
     atomic_write_text(out / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
 
     metric = "MSE" if config.task == "adding" else "cross-entropy / step"
-    table = Table(title=f"{config.task}, T={config.T}, cell={config.cell}")
+    remedies = "".join(f", {k}={v}" for k, v in cell_kwargs.items())
+    table = Table(title=f"{config.task}, T={config.T}, cell={config.cell}{remedies}")
     table.add_column("")
     table.add_column(metric, justify="right")
     table.add_row("before training", f"{result.initial_loss:.4f}")
