@@ -35,3 +35,18 @@ def test_the_irnn_remedy_is_an_option_and_reaches_the_layer(tmp_path, capsys):
     assert "init='identity' is the IRNN initialization of the Elman RNN" in capsys.readouterr().err
     assert main(["longrange", "--cell", "gru", "--nonlinearity", "relu", "--out", str(tmp_path / "y")]) == 2
     assert "--nonlinearity applies to --cell rnn" in capsys.readouterr().err
+
+
+def test_gradient_flow_is_recorded_during_training(tmp_path, capsys):
+    out = tmp_path / "flow"
+    assert main(["longrange", "--T", "12", "--cell", "gru", "--steps", "40", "--batch-size", "16", "--hidden", "8",
+                 "--track-gradients", "20", "--out", str(out)]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "gradient norm from distance 11 over distance 1" in printed
+    import csv
+
+    rows = list(csv.DictReader((out / "gradient_flow.csv").open()))
+    assert sorted({int(r["step"]) for r in rows}) == [0, 20, 40]
+    assert sorted({int(r["distance"]) for r in rows}) == list(range(1, 12))
+    assert all(float(r["norm"]) > 0 for r in rows) and (out / "gradient_flow.png").is_file()
+    assert "gradient_flow" not in json.loads((out / "result.json").read_text())

@@ -49,6 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="weight initialization of rnn / lstm / gru (identity: the IRNN, with --nonlinearity relu)")
     parser.add_argument("--forget-bias", type=float, default=None,
                         help="initial LSTM forget-gate bias, e.g. 1 (default: torch's init; other cells ignore it)")
+    parser.add_argument("--track-gradients", type=int, metavar="EVERY", default=None,
+                        help="record the gradient norm against distance every EVERY steps during training "
+                             "(gradient_flow.csv and gradient_flow.png)")
     parser.add_argument("--out", help="output folder (default: a new rnnkit-runs/longrange-<time>)")
     parser.set_defaults(func=run)
 
@@ -68,9 +71,13 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, lr=args.lr, clip_norm=args.clip or None, seed=args.seed,
         forget_bias=args.forget_bias, cell_kwargs=cell_kwargs,
     )
+    if args.track_gradients is not None and args.track_gradients < 1:
+        raise ValueError(f"--track-gradients must be >= 1 (steps between measurements), got {args.track_gradients}")
     out = new_run_dir("longrange", args.out)
-    result = run_longrange(config, log_dir=str(out))
+    result = run_longrange(config, log_dir=str(out), track_every=args.track_gradients)
     atomic_write_text(out / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
+    if result.gradient_flow:
+        _write_gradient_flow(result.gradient_flow, out, f"{config.task}, T={config.T}, {config.cell}{''.join(f', {k}={v}' for k, v in cell_kwargs.items())}")
 
     metric = "MSE" if config.task == "adding" else "cross-entropy / step"
     remedies = "".join(f", {k}={v}" for k, v in cell_kwargs.items())
@@ -90,4 +97,50 @@ def run(args: argparse.Namespace) -> int:
     verdict = "below" if result.ratio_to_baseline < 1 else "not below"
     console.print(f"test {metric} {result.test_loss:.4f}: {verdict} the baseline {result.baseline:.4f}")
     console.print(f"result written to {out / 'result.json'}")
+    if result.gradient_flow:
+        first, last = _ends(result.gradient_flow)
+        console.print(f"gradient norm from distance {config.T - 1} over distance 1: {first:.2e} at the start, "
+                      f"{last:.2e} at the end of training (gradient_flow.csv, gradient_flow.png)")
     return 0
+
+
+def _ends(rows: list[dict[str, float]]) -> tuple[float, float]:
+    """g(T-1) / g(1) at the first and the last recorded step."""
+    steps = sorted({row["step"] for row in rows})
+    ratio = []
+    for step in (steps[0], steps[-1]):
+        norms = {row["distance"]: row["norm"] for row in rows if row["step"] == step}
+        ratio.append(norms[max(norms)] / norms[1] if norms[1] > 0 else float("nan"))
+    return ratio[0], ratio[1]
+
+
+def _write_gradient_flow(rows: list[dict[str, float]], out, title: str) -> None:
+    import csv
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rnnkit.io import atomic_write_with
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["step", "distance", "norm"])
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(out / "gradient_flow.csv", buffer.getvalue())
+    fig, ax = plt.subplots(figsize=(7, 4))
+    steps = sorted({row["step"] for row in rows})
+    colors = plt.cm.viridis([i / max(1, len(steps) - 1) for i in range(len(steps))])
+    for step, color in zip(steps, colors):
+        points = sorted((row["distance"], row["norm"]) for row in rows if row["step"] == step)
+        ax.plot([d for d, _ in points], [max(n, 1e-300) for _, n in points], color=color, lw=1.2, label=f"step {step}")
+    ax.set_yscale("log")
+    ax.set_xlabel("distance d (steps back from the last)")
+    ax.set_ylabel("gradient norm g(d)")
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    atomic_write_with(out / "gradient_flow.png", lambda tmp: fig.savefig(tmp, format="png", dpi=90))
+    plt.close(fig)

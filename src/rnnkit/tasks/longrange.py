@@ -113,6 +113,8 @@ class LongRangeResult:
     cpu_seconds: float
     wall_seconds: float
     test_accuracy: float | None = None
+    gradient_flow: list[dict[str, float]] | None = None
+    """With ``track_every``: {"step", "distance", "norm"} rows recorded during training."""
 
     @property
     def ratio_to_baseline(self) -> float:
@@ -120,7 +122,9 @@ class LongRangeResult:
         return self.test_loss / self.baseline
 
     def to_dict(self) -> dict[str, Any]:
+        """The result without the gradient-flow rows (written to their own CSV by the CLI)."""
         out = asdict(self)
+        out.pop("gradient_flow")
         out["ratio_to_baseline"] = self.ratio_to_baseline
         return out
 
@@ -161,13 +165,17 @@ def evaluate(model: nn.Module, config: LongRangeConfig, x: torch.Tensor, y: torc
 
 
 def run_longrange(
-    config: LongRangeConfig, train_config: TrainConfig | None = None, log_dir: str | None = None
+    config: LongRangeConfig, train_config: TrainConfig | None = None, log_dir: str | None = None,
+    track_every: int | None = None,
 ) -> LongRangeResult:
     """Train ``config.cell`` on the task with the rnnkit engine and measure it on fresh test data.
 
     ``log_dir`` receives the engine's ``metrics.csv`` (training loss every 50 steps) and
     ``history.json``. ``train_config`` overrides the engine settings (default: Adam at
     ``config.lr``, one epoch of ``config.steps`` steps, clipping ``config.clip_norm``).
+    ``track_every``: record the gradient norm against distance every that many steps
+    (:class:`~rnnkit.diagnostics.training_flow.GradientFlowTracker`, 16 test sequences) into
+    ``result.gradient_flow``.
     """
     torch.manual_seed(config.seed)
     model = build_model(config)
@@ -189,12 +197,17 @@ def run_longrange(
         )
     log.info("training %s on %s, T=%d: %d steps of %d sequences", config.cell, config.task, config.T,
              config.steps, config.batch_size)
+    callbacks = []
+    if track_every is not None:
+        from rnnkit.diagnostics.training_flow import GradientFlowTracker
+
+        callbacks.append(GradientFlowTracker(test_x[:16], every=track_every, seed=config.seed))
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    fit(model, objective, train, (test_x, test_y), config=train_config)
+    fit(model, objective, train, (test_x, test_y), config=train_config, callbacks=callbacks)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     test_loss, accuracy = evaluate(model, config, test_x, test_y)
     return LongRangeResult(
         config=config, initial_loss=initial_loss, test_loss=test_loss, baseline=baseline,
         sequences=config.steps * config.batch_size, cpu_seconds=cpu, wall_seconds=wall,
-        test_accuracy=accuracy,
+        test_accuracy=accuracy, gradient_flow=callbacks[0].rows() if callbacks else None,
     )
