@@ -50,3 +50,10 @@ def test_gradient_flow_is_recorded_during_training(tmp_path, capsys):
     assert sorted({int(r["distance"]) for r in rows}) == list(range(1, 12))
     assert all(float(r["norm"]) > 0 for r in rows) and (out / "gradient_flow.png").is_file()
     assert "gradient_flow" not in json.loads((out / "result.json").read_text())
+
+
+def test_a_loss_a_hair_below_the_baseline_is_not_called_learned(tmp_path, capsys):
+    assert main(["longrange", "--T", "30", "--cell", "rnn", "--steps", "3", "--hidden", "8",
+                 "--out", str(tmp_path / "r")]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "the network has not learned the task" in printed and ": below the baseline" not in printed
