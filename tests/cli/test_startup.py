@@ -4,7 +4,7 @@ statistics package (they cost seconds; a command loads what it needs when it run
 import subprocess
 import sys
 
-HEAVY = ("lightning", "matplotlib", "statsmodels", "statsforecast", "sklearn", "gensim")
+HEAVY = ("lightning", "matplotlib", "statsmodels", "statsforecast", "sklearn", "gensim", "music21", "onnx", "onnxruntime")
 
 
 def _loaded_after(code: str) -> list[str]:
