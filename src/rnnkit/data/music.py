@@ -14,7 +14,6 @@ a minute the first time, so the rolls are cached as ``.npz`` under ``$XDG_CACHE_
 from __future__ import annotations
 
 import logging
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +60,8 @@ def score_to_roll(score: object, step: float, low: int = LOW, high: int = HIGH) 
     return roll, outside
 
 
-def _parse(path: Path) -> object:
+def parse_music_file(path: Path) -> object:
+    """A MIDI or MusicXML file as a music21 score; a file music21 cannot read is a one-line DataError."""
     from music21 import converter
 
     try:
@@ -114,7 +114,7 @@ def read_music_folder(folder: str | Path, step: float = 0.5) -> list[Piece]:
         raise DataError(f"{folder} has no MIDI or MusicXML file ({', '.join(MUSIC_SUFFIXES)})")
     pieces, outside = [], 0
     for path in files:
-        roll, out = score_to_roll(_parse(path), step)
+        roll, out = score_to_roll(parse_music_file(path), step)
         outside += out
         if len(roll) == 0:
             raise DataError(f"{path.name} has no notes; remove it from the folder")
@@ -154,11 +154,3 @@ def roll_to_midi(roll: np.ndarray, step: float, path: str | Path, low: int = LOW
     score = stream.Score([part])
     with atomic_path(path) as tmp:
         score.write("midi", fp=str(tmp))
-
-
-def checksum(pieces: list[Piece]) -> int:
-    """A short fingerprint of the rolls (the run report names the data it was trained on)."""
-    value = 0
-    for piece in pieces:
-        value = zlib.crc32(piece.roll.tobytes(), value)
-    return value

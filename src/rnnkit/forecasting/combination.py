@@ -76,11 +76,15 @@ class Combination:
         keys = frame[[ID, "cutoff"]].assign(**{ID: frame[ID].astype(str)})
         return keys.groupby([ID, "cutoff"], sort=False).cumcount().to_numpy(), keys
 
+    def _scales(self, history: pd.DataFrame, keys: pd.DataFrame) -> np.ndarray:
+        """The level s_i of each row's window (rows keyed by unique_id, cutoff)."""
+        return window_levels(history, keys, self.scale_window).reindex(pd.MultiIndex.from_frame(keys)).to_numpy()
+
     def calibrate(self, frame: pd.DataFrame, history: pd.DataFrame, levels: tuple[int, ...]) -> Combination:
         """Conformal widths from validation rows (unique_id, ds, cutoff, y and the members);
         ``history`` holds the values up to each cutoff. Returns ``self``."""
         steps, keys = self._steps(frame)
-        scale = window_levels(history, keys, self.scale_window).reindex(pd.MultiIndex.from_frame(keys)).to_numpy()
+        scale = self._scales(history, keys)
         scores = np.abs(frame[TARGET].to_numpy(dtype=np.float64) - self.point(frame)) / scale  # (rows,)
         horizon = int(steps.max()) + 1
         table = np.full((len(frame), horizon), np.nan)
@@ -104,7 +108,7 @@ class Combination:
         out[self.name] = point
         if self.widths:
             steps, keys = self._steps(out)
-            scale = window_levels(history, keys, self.scale_window).reindex(pd.MultiIndex.from_frame(keys)).to_numpy()
+            scale = self._scales(history, keys)
             for level, widths in sorted(self.widths.items(), key=lambda item: float(item[0])):
                 q = np.asarray(widths)[np.minimum(steps, len(widths) - 1)]
                 out[f"{self.name}-lo-{level}"] = point - q * scale

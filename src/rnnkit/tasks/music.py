@@ -244,7 +244,7 @@ def generate_music(model_dir: str | Path, out_dir: str | Path, *, steps: int = 6
                    prime_steps: int = 16, seed: int = 0, overwrite: bool = False) -> dict[str, Path]:
     """Continue the opening of ``prime`` (a MIDI / MusicXML file; None: start from silence) with a
     saved model: writes ``sample.mid`` and ``sample.png`` into ``out_dir``."""
-    from rnnkit.data.music import _parse, score_to_roll
+    from rnnkit.data.music import parse_music_file, score_to_roll
     from rnnkit.training import load_model
 
     check_int("steps", steps, 1)
@@ -255,7 +255,7 @@ def generate_music(model_dir: str | Path, out_dir: str | Path, *, steps: int = 6
     if prime is None:
         opening = np.zeros((1, HIGH - LOW), dtype=np.uint8)
     else:
-        roll, _ = score_to_roll(_parse(Path(prime)), step)
+        roll, _ = score_to_roll(parse_music_file(Path(prime)), step)
         if len(roll) == 0:
             raise DataError(f"{Path(prime).name} has no notes to continue")
         opening = roll[:prime_steps]
