@@ -27,7 +27,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"| cell | hidden | plain fused, ms | LN compiled loop / plain | LN step loop / plain |\n|---|---|---|---|---|")
+    print("| cell | hidden | plain fused, ms | LN compiled loop / plain | LN step loop / plain |\n|---|---|---|---|---|")
     for plain, normed in (("lstm", "lnlstm"), ("gru", "lngru")):
         for hidden in (64, 256):
             torch.manual_seed(0)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,23 +54,62 @@ def atomic_write_with(path: str | os.PathLike[str], write: Callable[[Path], obje
         write(tmp)
 
 
-@contextmanager
-def run_folder(path: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
-    """Assemble a run in a temporary sibling folder; move it onto ``path`` only when complete.
+RUN_MARKER = "run.json"
+"""The file that marks a folder as an rnnkit run (command, version, time); only such a folder of
+the same command is ever replaced."""
 
-    ``path`` must be new or an empty folder; with ``overwrite`` an existing folder is replaced, but
-    only once the new one is complete. If the block raises, nothing is left behind and ``path`` is
-    untouched.
-    """
+
+def _run_kind(folder: Path) -> str | None:
+    """The command whose run ``folder`` holds, or None when it is not an rnnkit run folder."""
+    try:
+        data = json.loads((folder / RUN_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    kind = data.get("command") if isinstance(data, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def check_run_folder(path: str | os.PathLike[str], kind: str, *, overwrite: bool = False) -> Path:
+    """Refuse an output folder that a ``kind`` run may not take: a file, a folder with other content,
+    or (with ``overwrite``) a folder that is not an earlier ``kind`` run. Returns ``path``."""
     target = Path(path)
     if target.exists() and not target.is_dir():
-        raise NotADirectoryError(f"the output folder {str(path)!r} is a file; give a folder path")
-    if target.is_dir() and any(target.iterdir()) and not overwrite:
-        raise FileExistsError(f"the output folder {str(path)!r} is not empty; choose a new folder or overwrite it")
+        raise NotADirectoryError(f"out_dir {str(path)!r} is a file; give a folder path")
+    if not target.is_dir() or not any(target.iterdir()):
+        return target
+    found = _run_kind(target)
+    if not overwrite:
+        what = f"holds a {found} run" if found else "is not empty"
+        raise FileExistsError(f"out_dir {str(path)!r} {what}; choose a new folder"
+                              + (", or overwrite=True to replace it" if found == kind else ""))
+    if found is None:
+        raise FileExistsError(f"out_dir {str(path)!r} is not an rnnkit run folder (no {RUN_MARKER}); "
+                              "rnnkit replaces only its own runs: choose a new folder")
+    if found != kind:
+        raise FileExistsError(f"out_dir {str(path)!r} holds a {found} run, which a {kind} run never "
+                              "replaces; choose a new folder")
+    return target
+
+
+@contextmanager
+def run_folder(path: str | os.PathLike[str], kind: str, *, overwrite: bool = False) -> Iterator[Path]:
+    """Assemble a ``kind`` run (e.g. "lm") in a temporary sibling folder; move it onto ``path`` only
+    when complete.
+
+    ``path`` must be new or an empty folder; with ``overwrite`` an earlier run of the same kind is
+    replaced, but only once the new one is complete (see :func:`check_run_folder`). The run gets a
+    :data:`RUN_MARKER` file. If the block raises, nothing is left behind and ``path`` is untouched.
+    """
+    from rnnkit import __version__
+
+    target = check_run_folder(path, kind, overwrite=overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
+        marker = {"command": kind, "rnnkit": __version__, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        (tmp / RUN_MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
         yield tmp
+        check_run_folder(target, kind, overwrite=overwrite)  # nothing else took the folder meanwhile
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
             os.replace(target, old / "run")

@@ -45,4 +45,4 @@ def test_bad_input_one_line(trained, tmp_path, capsys):
     assert main(["caption", "predict", str(tmp_path / "missing")]) == 2
     assert main(["caption", "train", "--test-fraction", "1.5"]) == 2
     err = capsys.readouterr().err
-    assert "test_fraction must be in (0, 1), got 1.5" in err
+    assert "--test-fraction must be in (0, 1), got 1.5" in err

@@ -76,7 +76,7 @@ def test_predict_prints_label_and_probability(trained, capsys):
         (["classify", "train", "{empty}"], r"is empty \(0 bytes\)"),
         (["classify", "train", "{latin}"], r"is not valid utf-8 \(byte 0xe9"),
         (["classify", "train", "{csv}", "--text-col", "review", "--label-col", "sentiment", "--embeddings", "{one}"], r"is not valid .* format"),
-        (["classify", "train", "--text-col", "review"], r"give the FILE too"),
+        (["classify", "train", "--text-col", "review"], r"--text-col / --label-col name columns of your CSV file; give that file too"),
         (["classify", "predict", "{missing}", "text"], r"saved model folder .* does not exist"),
     ],
 )

@@ -80,8 +80,8 @@ def test_glove_default_answers_the_seed_analogy(capsys):
         (["embed", "neighbors", "king", "--vectors", "{bad}"], r"is not valid glove format"),
         (["embed", "neighbors", "king", "--vectors", "{missing}"], r"does not exist; check the path"),
         (["embed", "train", "{empty}", "--out", "{out}"], r"is empty \(0 bytes\)"),
-        (["embed", "train", "{bad}", "--min-count", "50", "--out", "{out}"], r"no word occurs at least min_count=50"),
-        (["embed", "train", "{bad}", "--dim", "0", "--out", "{out}"], r"vector_size must be a positive integer, got 0"),
+        (["embed", "train", "{bad}", "--min-count", "50", "--out", "{out}"], r"no word occurs at least --min-count 50"),
+        (["embed", "train", "{bad}", "--dim", "0", "--out", "{out}"], r"--dim must be a positive integer, got 0"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv, match, royal, tmp_path, capsys):

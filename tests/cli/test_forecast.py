@@ -42,7 +42,7 @@ def test_many_series_from_a_long_csv_beside_the_baselines(tmp_path, capsys):
     assert "trained MQ-LSTM on 8 series" in printed and "SeasonalNaive" in printed and "held-out test" in printed
     assert "On the validation windows" in printed and ("beats" in printed or "MQ-LSTM is the best" in printed)
     assert sorted(p.name for p in out.iterdir()) == ["forecast.csv", "forecast.png", "holdout.csv", "metrics.csv",
-                                                     "model", "validation.csv"]
+                                                     "model", "run.json", "validation.csv"]
     forecast = pd.read_csv(out / "forecast.csv")
     assert list(forecast.columns[:3]) == ["unique_id", "ds", "MQ-LSTM"] and "MQ-LSTM-hi-95" in forecast.columns
     assert len(forecast) == 8 * 6 and forecast["ds"].iloc[0] == "2020-01-01"
@@ -162,9 +162,16 @@ def test_an_existing_run_folder_is_never_overwritten_without_asking(tmp_path, ca
             str(out), *QUICK]
     code, _, err = _run(args, capsys)
     assert code == 2 and "is not empty" in err and (out / "notes.txt").read_text() == "keep me"
+    code, _, err = _run([*args, "--overwrite"], capsys)  # not an rnnkit run: never replaced
+    assert code == 2 and "not an rnnkit run folder" in err and (out / "notes.txt").read_text() == "keep me"
+    run = tmp_path / "run"
+    args[args.index(str(out))] = str(run)
+    assert _run(args, capsys)[0] == 0
+    code, _, err = _run(args, capsys)
+    assert code == 2 and "holds a forecast run; choose a new folder, or --overwrite to replace it" in err
     code, _, _ = _run([*args, "--overwrite"], capsys)
-    assert code == 0 and (out / "forecast.csv").exists() and not (out / "notes.txt").exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".mine")]  # no temporary folder left
+    assert code == 0 and (run / "forecast.csv").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
 
 
 def test_a_competition_takes_its_validated_settings_unless_an_option_overrides_them():

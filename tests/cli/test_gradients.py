@@ -1,7 +1,6 @@
 """``rnnkit gradients`` end to end, and one-line errors for bad arguments."""
 
 import re
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -20,7 +19,7 @@ def test_gradients_end_to_end(tmp_path, capsys):
     assert code == 0, captured.err
 
     names = ["gradient_flow.csv", "gradient_flow.png", "scalar_sweep.csv", "scalar_sweep.png"]
-    assert sorted(p.name for p in out.iterdir()) == names
+    assert sorted(p.name for p in out.iterdir()) == sorted([*names, "run.json"])
     flow = pd.read_csv(out / "gradient_flow.csv")
     assert list(flow.columns) == ["label", "cell", "forget_bias", "distance", "grad_norm"]
     assert list(dict.fromkeys(flow["label"])) == ["rnn", "lstm", "lstm b_f=3"]
@@ -46,12 +45,11 @@ def test_gradients_end_to_end(tmp_path, capsys):
 
 def test_default_output_is_a_new_folder_under_rnnkit_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    first = build_config(build_parser().parse_args(["gradients"]))
-    second = build_config(build_parser().parse_args(["gradients"]))
-    assert first.out_dir != second.out_dir
-    for config in (first, second):
-        assert config.out_dir.parent == Path("rnnkit-runs") and config.out_dir.is_dir()
-        assert config.out_dir.name.startswith("gradients-")
+    assert main(["gradients", *TINY, "--cells", "rnn"]) == 0
+    assert main(["gradients", *TINY, "--cells", "rnn"]) == 0
+    runs = sorted((tmp_path / "rnnkit-runs").iterdir())
+    assert len(runs) == 2 and all(run.name.startswith("gradients-") for run in runs)
+    assert all((run / "gradient_flow.csv").is_file() for run in runs)
 
 
 @pytest.mark.parametrize(
@@ -84,7 +82,7 @@ def test_out_pointing_to_a_file_is_refused(tmp_path, capsys):
     target.write_text("keep me")
     assert main(["gradients", "--out", str(target), *TINY]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"rnnkit gradients: error: --out {str(target)!r} is a file; give a folder path instead"]
+    assert err == [f"rnnkit gradients: error: --out {str(target)!r} is a file; give a folder path"]
     assert target.read_text() == "keep me"
 
 
@@ -100,4 +98,4 @@ def test_forget_bias_lists_are_parsed(tmp_path):
     assert config("--cells", "rnn").forget_biases == ()
     defaults = config()
     assert (defaults.steps, defaults.hidden_size, defaults.batch_size, defaults.seed) == (200, 64, 8, 0)
-    assert defaults.cells == ("rnn", "lstm", "gru") and defaults.out_dir == tmp_path
+    assert defaults.cells == ("rnn", "lstm", "gru")

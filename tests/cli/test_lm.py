@@ -56,7 +56,7 @@ def test_generate_with_a_seed_is_reproducible(trained, capsys):
         ("caf\u00e9 ".encode("latin-1") * 50, ["lm", "train", "{file}"], r"is not valid utf-8 \(byte 0xe9 at offset 3, line 1\)"),
         (b"tiny text", ["lm", "train", "{file}"], r"shorter than one training chunk"),
         (b"x" * 100, ["lm", "train", "{file}", "--heads", "2"], r"--heads applies to the slstm and mlstm cells"),
-        (b"x" * 100, ["lm", "train", "{file}", "--hidden", "0"], r"hidden_size must be >= 1, got 0"),
+        (b"x" * 100, ["lm", "train", "{file}", "--hidden", "0"], r"--hidden must be >= 1, got 0"),
         (None, ["lm", "generate", "{model}", "--prime", "xyz"], r"characters outside the model's vocabulary: 'x', 'y', 'z'"),
         (None, ["lm", "generate", "{model}", "--temperature", "-1"], r"temperature must be a number >= 0"),
         (None, ["lm", "generate", "{missing}"], r"saved model folder .*nope. does not exist"),

@@ -10,12 +10,12 @@ def test_train_prints_the_baselines_and_generate_continues_a_file(tmp_path, caps
     printed = " ".join(capsys.readouterr().out.split())
     assert "each pitch at its training frequency" in printed and "previous frame repeated" in printed
     assert ("better than both baselines" in printed) or ("beats the lstm on this split" in printed)
-    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "model", "sample.mid", "sample.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "model", "run.json", "sample.mid", "sample.png"]
     assert main(["music", "generate", str(out / "model"), "--prime", str(out / "sample.mid"), "--steps", "4",
                  "--out", str(tmp_path / "gen")]) == 0
     assert (tmp_path / "gen" / "sample.mid").is_file()
     assert main(["music", "train", "--limit", "12", "--epochs", "1", "--out", str(out)]) == 2  # never overwrites
-    assert "is not empty" in capsys.readouterr().err
+    assert "holds a music run; choose a new folder, or --overwrite to replace it" in capsys.readouterr().err
 
 
 def test_bad_input_is_one_line(tmp_path, capsys):

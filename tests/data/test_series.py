@@ -52,7 +52,7 @@ def test_fill_methods_fill_values_and_skipped_rows():
     [
         (lambda d: d.rename(columns={"Passengers": "Pasengers"}), r"target column 'Passengers' not found in the data; did you mean 'Pasengers'\?"),
         (lambda d: d.assign(Passengers=d.Passengers.astype(object).where(d.index != 3, "n/a")), r"non-numeric value 'n/a' at row 4"),
-        (lambda d: d.assign(Passengers=d.Passengers.where(d.index != 3)), r"1 missing value\(s\) in target column 'Passengers' \(first at 1949-04-01\); fill them \(--fill"),
+        (lambda d: d.assign(Passengers=d.Passengers.where(d.index != 3)), r"1 missing value\(s\) in target column 'Passengers' \(first at 1949-04-01\); fill them \(fill='ffill'"),
         (lambda d: d.iloc[[0, 1, 2, 2, 3]], r"duplicate time 1949-03-01 in series 'Passengers' \(rows 3 and 4\)"),
         (lambda d: d.iloc[[0, 1, 2, 4, 3, 5]], r"not in increasing order .*1949-04-01 at row 5 comes after 1949-05-01 at row 4; sort"),
         (lambda d: d.assign(Month=d.Month.where(d.index != 5, "1949-06-15")), r"irregular time steps .*expected 1949-06-01 .*found 1949-06-15 at row 6; resample"),

@@ -21,7 +21,7 @@ def test_read_text_utf8_and_bom(tmp_path):
 def test_read_text_wrong_encoding_says_which_byte_and_line(tmp_path):
     path = tmp_path / "latin.txt"
     path.write_bytes("first line\ncaf\u00e9 au lait\n".encode("latin-1"))
-    with pytest.raises(DataError, match=r"not valid utf-8 \(byte 0xe9 at offset 14, line 2\).*--encoding latin-1"):
+    with pytest.raises(DataError, match=r"not valid utf-8 \(byte 0xe9 at offset 14, line 2\).*encoding='latin-1'"):
         read_text(path)
     assert read_text(path, encoding="latin-1").startswith("first line\ncafé")
 
@@ -72,8 +72,8 @@ def test_read_labeled_csv_compressed(tmp_path):
 @pytest.mark.parametrize(
     ("content", "cols", "match"),
     [
-        ("text,label\na,1\n", ("txt", "label"), r"text column 'txt' is not in .*its columns are 'text', 'label' \(choose one with --text-col\)"),
-        ("text,label\na,1\n", ("text", "lbl"), r"label column 'lbl' is not in .*--label-col"),
+        ("text,label\na,1\n", ("txt", "label"), r"text column 'txt' is not in .*its columns are 'text', 'label' \(choose one with text_col\)"),
+        ("text,label\na,1\n", ("text", "lbl"), r"label column 'lbl' is not in .*with label_col"),
         ("text,label\na,pos\nb,pos\n", ("text", "label"), r"has a single class 'pos'; a classifier needs at least two"),
         ("text,label\n,pos\n", ("text", "label"), r"has no row with both a 'text' text and a 'label' label"),
         ('text,label\n"unclosed,1\n', ("text", "label"), r"is not a readable CSV file"),
@@ -94,7 +94,7 @@ def test_read_labeled_csv_wrong_encoding(tmp_path):
 
 def test_require_stream_length_message():
     require_stream_length(11, 2, 5)  # exactly one chunk: 2 streams x 5 steps + 1 target
-    with pytest.raises(DataError, match=r"the validation text has 10 tokens, shorter than one training chunk of 2 streams x 5 steps \+ 1 = 11 tokens; give more text or lower --batch-size / --bptt"):
+    with pytest.raises(DataError, match=r"the validation text has 10 tokens, shorter than one training chunk of 2 streams x 5 steps \+ 1 = 11 tokens; give more text or lower batch_size / bptt"):
         require_stream_length(10, 2, 5, what="validation text")
     with pytest.raises(ValueError, match=r"seq_len must be a positive integer, got 0"):
         require_stream_length(10, 2, 0)

@@ -109,7 +109,7 @@ def test_bad_data(tmp_path, kwargs, content, error, match):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        (dict(text_col="review"), r"--text-col / --label-col name columns of your CSV file; give the FILE too"),
+        (dict(text_col="review"), r"text_col / label_col name columns of your CSV file; give that file too"),
         (dict(test_fraction=0.6), r"test_fraction must be in \(0, 0.5\), got 0.6"),
         (dict(limit=3), r"limit must be an integer >= 10 or None, got 3"),
         (dict(pooling="sum"), r"pooling must be one of 'last', 'mean', 'max'; got 'sum'"),

@@ -12,7 +12,6 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def _tiny(tmp_path, **kwargs):
     settings = dict(
-        out_dir=tmp_path / "run",
         steps=20,
         hidden_size=8,
         input_size=4,
@@ -24,11 +23,11 @@ def _tiny(tmp_path, **kwargs):
 
 def test_run_writes_csvs_and_plots_and_summarises_the_data(tmp_path):
     config = _tiny(tmp_path, cells=("rnn", "lstm", "gru"), forget_biases=(1.0, 3.0))
-    report = run_gradients(config)
+    report = run_gradients(config, tmp_path / "run")
 
     assert set(report.files) == {"scalar_csv", "scalar_png", "flow_csv", "flow_png"}
-    assert sorted(p.name for p in config.out_dir.iterdir()) == [
-        "gradient_flow.csv", "gradient_flow.png", "scalar_sweep.csv", "scalar_sweep.png",
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "gradient_flow.csv", "gradient_flow.png", "run.json", "scalar_sweep.csv", "scalar_sweep.png",
     ]
     for key in ("scalar_png", "flow_png"):
         assert report.files[key].read_bytes()[:8] == PNG_SIGNATURE
@@ -91,8 +90,9 @@ def test_bad_config_is_refused(tmp_path, kwargs, message):
         _tiny(tmp_path, **kwargs)
 
 
-def test_output_folder_that_is_a_file_is_refused(tmp_path):
+def test_output_folder_that_is_a_file_is_refused_before_any_work(tmp_path):
     target = tmp_path / "taken"
     target.write_text("not a folder")
     with pytest.raises(NotADirectoryError, match=r"out_dir '.*taken' is a file; give a folder path"):
-        _tiny(tmp_path, out_dir=target)
+        run_gradients(_tiny(tmp_path), target)
+    assert target.read_text() == "not a folder" and sorted(p.name for p in tmp_path.iterdir()) == ["taken"]

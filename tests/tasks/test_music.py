@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from rnnkit.data.music import HIGH, LOW, Piece, bach_chorales, read_music_folder, roll_to_midi, score_to_roll, split_pieces
+from rnnkit.data.music import HIGH, LOW, Piece, bach_chorales, read_music_folder, roll_to_midi, split_pieces
 from rnnkit.errors import DataError
 from rnnkit.tasks.music import MusicConfig, baseline_scores, frame_scores, generate_music, train_music
 

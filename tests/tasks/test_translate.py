@@ -138,7 +138,7 @@ def test_model_without_attention_has_no_map():
     config = TranslateConfig(dataset="file", path="r.tsv", level="char", attention="none",
                              hidden_size=8, embedding_dim=4, epochs=1)
     result = train_translator(config, split=reversal_split(40, 10))
-    with pytest.raises(ValueError, match="trained with --attention none, so it has no attention"):
+    with pytest.raises(ValueError, match="trained with attention='none', so it has no attention"):
         result.translator.attention_map("123")
 
 
@@ -165,16 +165,17 @@ def test_builtin_pairs_and_tokenizer_sides():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(dataset="wiki"), "dataset must be one of numbers, dates, file, got 'wiki'"),
+        (dict(dataset="wiki"), "dataset must be one of 'numbers', 'dates', 'file'; got 'wiki'"),
         (dict(dataset="file"), "dataset='file' needs path="),
         (dict(path="a.tsv"), "only read with dataset='file'"),
-        (dict(attention="dot"), "attention must be one of none, additive, multiplicative, got 'dot'"),
+        (dict(attention="dot"), "attention must be one of 'none', 'additive', 'multiplicative'; got 'dot'"),
         (dict(cell="transformer"), "cell must be one of rnn, lstm, gru, slstm, mlstm"),
-        (dict(level="byte"), "level must be one of char, word"),
+        (dict(level="byte"), "level must be one of 'char', 'word'"),
         (dict(eval_beam=0), "eval_beam must be >= 1, got 0"),
         (dict(hidden_size=-4), "hidden_size must be >= 1, got -4"),
         (dict(validation_fraction=1.0), r"validation_fraction must be in \(0, 1\)"),
-        (dict(lr=0), "lr must be > 0, got 0"),
+        (dict(lr=0), "lr must be a finite number > 0, got 0"),
+        (dict(max_seconds=-1.0), "max_seconds must be a finite number > 0, got -1.0"),
     ],
 )
 def test_bad_config_is_refused(kwargs, match):

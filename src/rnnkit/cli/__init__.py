@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from rnnkit import __version__
 from rnnkit.cli.commands import COMMANDS
+from rnnkit.cli.common import in_flags
 from rnnkit.errors import RnnkitError
 
 
@@ -76,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("RNNKIT_DEBUG"):
             raise
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        message = in_flags(message, getattr(sys.modules.get(f"rnnkit.cli.{args.command}"), "PARAMETER_FLAGS", {}))
         print(f"rnnkit {args.command}: error: {message}", file=sys.stderr)
         return 2
 

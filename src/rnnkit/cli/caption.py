@@ -7,19 +7,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 import torch
 
 from rnnkit.cli.commands import COMMANDS
-from rnnkit.cli.common import new_run_dir
-from rnnkit.io import atomic_write_text
+from rnnkit.cli.common import add_output_options, run_dir_path
+from rnnkit.io import run_folder
 from rnnkit.models.validation import CELLS
 from rnnkit.tasks.caption import (
     CaptionConfig,
     Captioner,
     caption_held_out,
-    train_captioner,
+    run_caption,
     write_caption_grid,
 )
 
@@ -47,8 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--lr-schedule", choices=("cosine", "constant"), default="cosine",
                        help="cosine (default: down to 0 over the epochs) or constant")
     train.add_argument("--test-fraction", type=float, default=0.2, help="held-out fraction")
+    train.add_argument("--max-seconds", type=float, default=None, help="stop training after this much time")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--out", help="output folder (default: a new rnnkit-runs/caption-<time>)")
+    add_output_options(train, "caption")
     train.set_defaults(func=run_train)
 
     predict = actions.add_parser(
@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Caption the held-out images of a model saved by 'rnnkit caption train'.",
     )
     predict.add_argument("model_dir", help="model folder written by 'caption train'")
-    predict.add_argument("--out", help="folder for captions.png (default: a new run folder)")
+    add_output_options(predict, "caption-predict", "folder for captions.png")
     predict.add_argument("--count", type=int, default=32, help="images in the grid (default: 32)")
     predict.add_argument("--beam", type=int, default=1, help="beam size (1 = greedy, default)")
     predict.set_defaults(func=run_predict)
@@ -74,16 +74,13 @@ def run_train(args: argparse.Namespace) -> int:
         lr=args.lr,
         lr_schedule=args.lr_schedule,
         test_fraction=args.test_fraction,
+        max_seconds=args.max_seconds,
         seed=args.seed,
         progress_bar="auto",
     )
-    out = new_run_dir("caption", args.out)
-    result = train_captioner(config)
+    out = run_dir_path("caption", args.out)
+    result = run_caption(config, out, overwrite=args.overwrite)
     model_dir = out / "model"
-    result.captioner.save(model_dir)
-    report = {"config": config.to_dict(), "train_seconds": result.train_seconds,
-              "test_accuracy": result.accuracy, "n_test": result.n_test}
-    atomic_write_text(out / "metrics.json", json.dumps(report, indent=2))
     print(f"trained a CNN + {config.cell} captioner on {result.n_train} images "
           f"in {result.train_seconds:.1f} s")
     print(f"held-out caption accuracy: {100 * result.accuracy:.1f}% ({result.n_test} images)")
@@ -95,9 +92,10 @@ def run_predict(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)  # small models, sequential steps: more threads only add contention
     captioner = Captioner.load(args.model_dir)
     held_out = caption_held_out(captioner, beam=args.beam)
-    out = new_run_dir("caption", args.out)
+    out = run_dir_path("caption-predict", args.out)
     png = out / "captions.png"
-    write_caption_grid(held_out, png, count=args.count)
+    with run_folder(out, "caption-predict", overwrite=args.overwrite) as tmp:
+        write_caption_grid(held_out, tmp / png.name, count=args.count)
     print(f"held-out caption accuracy: {100 * held_out.accuracy:.1f}% ({len(held_out.captions)} images)")
     print(f"caption grid written to {png}")
     return 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
+import re
 from pathlib import Path
 
 
@@ -20,10 +22,37 @@ def run_dir_path(command: str, out: str | None) -> Path:
     return path
 
 
-def new_run_dir(command: str, out: str | None) -> Path:
-    """Return the output folder, created: ``out`` if given, else a new ``rnnkit-runs/<command>-<time>``."""
-    path = run_dir_path(command, out)
-    if path.exists() and not path.is_dir():
-        raise NotADirectoryError(f"--out {out!r} is a file; give a folder path instead")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def add_output_options(parser: argparse.ArgumentParser, command: str, what: str = "output folder") -> None:
+    """``--out`` and ``--overwrite``, the same for every command that writes a run folder."""
+    parser.add_argument("--out", help=f"{what} (default: a new rnnkit-runs/{command}-<time>); it must be new or empty")
+    parser.add_argument("--overwrite", action="store_true",
+                        help=f"replace --out when it holds an earlier {command} run (never another folder)")
+
+
+COMMON_FLAGS: dict[str, str] = {
+    "overwrite": "--overwrite", "out_dir": "--out", "hidden_size": "--hidden", "num_layers": "--layers",
+    "batch_size": "--batch-size", "max_seconds": "--max-seconds", "max_steps": "--max-steps", "epochs": "--epochs",
+    "max_epochs": "--epochs",
+    "lr": "--lr", "clip_norm": "--clip", "min_freq": "--min-freq", "max_vocab": "--max-vocab",
+    "max_len": "--max-len", "val_fraction": "--val-fraction", "test_fraction": "--test-fraction",
+    "embedding_dim": "--embedding-dim", "min_count": "--min-count", "vector_size": "--dim", "seed": "--seed",
+    "encoding": "--encoding", "limit": "--limit", "text_col": "--text-col", "label_col": "--label-col",
+    "attention": "--attention", "fill": "--fill", "bptt": "--bptt",
+}
+"""Library parameters every command sets with the same flag (a command adds its own in its
+module's ``PARAMETER_FLAGS``)."""
+
+
+def in_flags(message: str, flags: dict[str, str]) -> str:
+    """``message`` with library parameter names written as the CLI flags that set them:
+    ``short_series='skip'`` -> ``--short-series skip``, ``overwrite=True`` -> ``--overwrite``."""
+    for parameter, flag in {**COMMON_FLAGS, **flags}.items():
+        name = rf"\b(?:[A-Z]\w*Config\.)?{parameter}"  # "TrainConfig.max_seconds" is --max-seconds too
+        message = re.sub(rf"{name}=True\b", flag, message)
+        message = re.sub(rf"{name}=('?)([^',; )]*)\1", rf"{flag} \2", message)
+        if "_" in parameter:  # a bare name only when it cannot be an ordinary word
+            message = re.sub(rf"(?<![\w-])(?:[A-Z]\w*Config\.)?{parameter}\b(?!-)", flag, message)
+        else:  # a short name when it is qualified, or the subject of the message ("lr must be ...")
+            message = re.sub(rf"\b[A-Z]\w*Config\.{parameter}\b|^{parameter}(?= must\b)|(?<=/ ){parameter}\b", flag,
+                             message)
+    return message

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rnnkit.cli.commands import COMMANDS
-from rnnkit.cli.common import new_run_dir
+from rnnkit.cli.common import add_output_options, run_dir_path
 from rnnkit.data.embeddings import ALGORITHMS, VECTOR_FORMATS, Word2VecConfig
 from rnnkit.data.corpora import CORPORA
 from rnnkit.tasks.embed import (
@@ -63,7 +63,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--sample", type=float, default=1e-3,
                        help="frequent-word down-sampling threshold, 0 = off (default: 1e-3)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    train.add_argument("--out", help="output folder (default: a new rnnkit-runs/embed-<time>)")
+    train.add_argument("--max-seconds", type=float, default=None,
+                       help="stop after the epoch during which this much time has passed")
+    add_output_options(train, "embed")
     train.add_argument("--evaluate", action="store_true",
                        help="also report the Google analogy accuracy of the trained vectors")
     train.set_defaults(func=run_train)
@@ -116,10 +118,10 @@ def run_train(args: argparse.Namespace) -> int:
         word2vec=Word2VecConfig(
             algorithm=args.algorithm, vector_size=args.dim, window=args.window,
             min_count=args.min_count, epochs=args.epochs, sample=args.sample, seed=args.seed,
+            max_seconds=args.max_seconds,
         ),
     )
-    out = new_run_dir("embed", args.out)
-    result = train_embeddings(config, out)
+    result = train_embeddings(config, run_dir_path("embed", args.out), overwrite=args.overwrite)
     console = Console()
     console.print(
         f"trained {config.word2vec.algorithm} vectors: {result.words} words x {result.vector_size} "

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 
 from rich.console import Console
 from rich.table import Table
 
 from rnnkit.cli.commands import COMMANDS
-from rnnkit.cli.common import run_dir_path
+from rnnkit.cli.common import add_output_options, run_dir_path
 from rnnkit.data.series import FILL_METHODS
 from rnnkit.forecasting.networks import NETWORKS, SKIPS
 from rnnkit.models.validation import CELLS
@@ -36,15 +35,6 @@ PARAMETER_FLAGS: dict[str, str] = {
     "cell": "--cell", "loss": "--loss", "skip": "--skip", "season": "--season", "max_seconds": "--max-seconds",
     "futr_df": "--futr-file", "combine_how": "--combine-how", "combine": "--combine", "transform": "--transform", "time_col": "--time", "target_col": "--target", "id_col": "--id",
 }
-
-
-def in_flags(message: str) -> str:
-    """``message`` with library parameter names (``short_series='skip'``) written as CLI flags."""
-    for parameter, flag in PARAMETER_FLAGS.items():
-        message = re.sub(rf"\b{parameter}=('?)([^',; )]*)\1", rf"{flag} \2", message)
-        if "_" in parameter:  # a bare name only when it cannot be an ordinary word
-            message = re.sub(rf"(?<![\w-]){parameter}\b(?!-)", flag, message)
-    return message
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -102,8 +92,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-seconds", metavar="S", help="training time budget per member")
     parser.add_argument("--seed", default="0", help="random seed (default: 0)")
     parser.add_argument("--model", metavar="DIR", help="forecast FILE (or --dataset) with this saved model")
-    parser.add_argument("--out", help="output folder (default: a new rnnkit-runs/forecast-<time>)")
-    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
+    add_output_options(parser, "forecast")
     parser.set_defaults(func=run)
 
 
@@ -265,13 +254,6 @@ def _table(title: str, metrics, network: str, primary: str) -> Table:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except ValueError as err:
-        raise type(err)(in_flags(str(err))) from err
-
-
-def _run(args: argparse.Namespace) -> int:
     console = Console()
     from rnnkit.tasks.forecast import predict_saved, run as run_task
 

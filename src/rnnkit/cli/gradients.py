@@ -9,15 +9,13 @@ Values are parsed here rather than by argparse so that every mistake is one line
 from __future__ import annotations
 
 import argparse
-import dataclasses
-from pathlib import Path
 
 import torch
 from rich.console import Console
 from rich.table import Table
 
 from rnnkit.cli.commands import COMMANDS
-from rnnkit.cli.common import new_run_dir
+from rnnkit.cli.common import add_output_options, run_dir_path
 from rnnkit.tasks.gradients import GradientsConfig, GradientsReport, run_gradients
 
 
@@ -32,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "gradient_flow.{csv,png}, prints a table and one line per curve."
         ),
     )
-    parser.add_argument("--out", help="output folder (default: a new rnnkit-runs/gradients-<time>)")
+    add_output_options(parser, "gradients")
     parser.add_argument("--T", dest="steps", default="200", metavar="T",
                         help="largest distance T - t measured (default: 200)")
     parser.add_argument("--hidden", default="64", metavar="H", help="hidden size (default: 64)")
@@ -79,17 +77,14 @@ def _forget_biases(text: str | None) -> tuple[float, ...] | None:
 
 
 def build_config(args: argparse.Namespace) -> GradientsConfig:
-    """Turn the parsed options into a GradientsConfig (creates the output folder last)."""
+    """Turn the parsed options into a GradientsConfig."""
     steps = _int_option("--T", args.steps, 1)
     hidden = _int_option("--hidden", args.hidden, 1)
     seed = _int_option("--seed", args.seed, 0)
     batch = _int_option("--batch", args.batch, 1)
     biases = _forget_biases(args.forget_bias)
-    config = GradientsConfig(  # validates every value before a folder is created
-        out_dir=Path("rnnkit-runs"), cells=tuple(_list_option(args.cells)), steps=steps,
-        hidden_size=hidden, batch_size=batch, seed=seed, forget_biases=biases,
-    )
-    return dataclasses.replace(config, out_dir=new_run_dir("gradients", args.out))
+    return GradientsConfig(cells=tuple(_list_option(args.cells)), steps=steps, hidden_size=hidden, batch_size=batch,
+                           seed=seed, forget_biases=biases)
 
 
 def print_report(report: GradientsReport, console: Console) -> None:
@@ -115,6 +110,6 @@ def run(args: argparse.Namespace) -> int:
     # Hundreds of tiny sequential steps: synchronising intra-op threads costs more than it
     # saves (measured 5-10x slower with 2 threads on a busy 2-core CPU), so use one.
     torch.set_num_threads(1)
-    report = run_gradients(config)
+    report = run_gradients(config, run_dir_path("gradients", args.out), overwrite=args.overwrite)
     print_report(report, Console())
     return 0

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rnnkit.cli.commands import COMMANDS
-from rnnkit.cli.common import new_run_dir
+from rnnkit.cli.common import add_output_options, run_dir_path
 from rnnkit.data.corpora import CORPORA
 from rnnkit.data.tokenizers import LEVELS
 from rnnkit.models.validation import CELLS
@@ -67,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="skip the Kneser-Ney n-gram baseline on the same split")
     train.add_argument("--sample-length", type=int, default=200,
                        help="print a sample of this many tokens after training, 0 = none (default: 200)")
-    train.add_argument("--out", help="output folder (default: a new rnnkit-runs/lm-<time>)")
+    add_output_options(train, "lm")
     train.set_defaults(func=run_train)
 
     gen = sub.add_parser("generate", help="generate text with a trained language model")
@@ -131,8 +131,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.sample_length < 0:
         raise ValueError(f"--sample-length must be >= 0, got {args.sample_length}")
     config = build_train_config(args)
-    out = new_run_dir("lm", args.out)
-    report = train_lm(config, out)
+    report = train_lm(config, run_dir_path("lm", args.out), overwrite=args.overwrite)
     console = Console()
     print_report(report, console)
     if args.sample_length:

@@ -12,16 +12,14 @@ training loss every 50 steps) into the run folder.
 from __future__ import annotations
 
 import argparse
-import json
 
 from rich.console import Console
 from rich.table import Table
 
 from rnnkit.cli.commands import COMMANDS
-from rnnkit.cli.common import new_run_dir
-from rnnkit.io import atomic_write_text
+from rnnkit.cli.common import add_output_options, run_dir_path
 from rnnkit.models.validation import CELLS
-from rnnkit.tasks.longrange import TASKS, LongRangeConfig, run_longrange
+from rnnkit.tasks.longrange import TASKS, LongRangeConfig, train_longrange
 
 
 LEARNED_RATIO = 0.9
@@ -56,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--track-gradients", type=int, metavar="EVERY", default=None,
                         help="record the gradient norm against distance every EVERY steps during training "
                              "(gradient_flow.csv and gradient_flow.png)")
-    parser.add_argument("--out", help="output folder (default: a new rnnkit-runs/longrange-<time>)")
+    parser.add_argument("--max-seconds", type=float, default=None, help="stop training after this much time")
+    add_output_options(parser, "longrange")
     parser.set_defaults(func=run)
 
 
@@ -73,15 +72,12 @@ def run(args: argparse.Namespace) -> int:
     config = LongRangeConfig(
         task=args.task, T=args.T, cell=args.cell, hidden_size=args.hidden, steps=args.steps,
         batch_size=args.batch_size, lr=args.lr, clip_norm=args.clip or None, seed=args.seed,
-        forget_bias=args.forget_bias, cell_kwargs=cell_kwargs,
+        forget_bias=args.forget_bias, cell_kwargs=cell_kwargs, max_seconds=args.max_seconds, progress_bar="auto",
     )
     if args.track_gradients is not None and args.track_gradients < 1:
         raise ValueError(f"--track-gradients must be >= 1 (steps between measurements), got {args.track_gradients}")
-    out = new_run_dir("longrange", args.out)
-    result = run_longrange(config, log_dir=str(out), track_every=args.track_gradients)
-    atomic_write_text(out / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
-    if result.gradient_flow:
-        _write_gradient_flow(result.gradient_flow, out, f"{config.task}, T={config.T}, {config.cell}{''.join(f', {k}={v}' for k, v in cell_kwargs.items())}")
+    out = run_dir_path("longrange", args.out)
+    result = train_longrange(config, out, track_every=args.track_gradients, overwrite=args.overwrite)
 
     metric = "MSE" if config.task == "adding" else "cross-entropy / step"
     remedies = "".join(f", {k}={v}" for k, v in cell_kwargs.items())
@@ -120,35 +116,3 @@ def _ends(rows: list[dict[str, float]]) -> tuple[float, float]:
         norms = {row["distance"]: row["norm"] for row in rows if row["step"] == step}
         ratio.append(norms[max(norms)] / norms[1] if norms[1] > 0 else float("nan"))
     return ratio[0], ratio[1]
-
-
-def _write_gradient_flow(rows: list[dict[str, float]], out, title: str) -> None:
-    import csv
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from rnnkit.io import atomic_write_with
-
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["step", "distance", "norm"])
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(out / "gradient_flow.csv", buffer.getvalue())
-    fig, ax = plt.subplots(figsize=(7, 4))
-    steps = sorted({row["step"] for row in rows})
-    colors = plt.cm.viridis([i / max(1, len(steps) - 1) for i in range(len(steps))])
-    for step, color in zip(steps, colors):
-        points = sorted((row["distance"], row["norm"]) for row in rows if row["step"] == step)
-        ax.plot([d for d, _ in points], [max(n, 1e-300) for _, n in points], color=color, lw=1.2, label=f"step {step}")
-    ax.set_yscale("log")
-    ax.set_xlabel("distance d (steps back from the last)")
-    ax.set_ylabel("gradient norm g(d)")
-    ax.set_title(title)
-    ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    atomic_write_with(out / "gradient_flow.png", lambda tmp: fig.savefig(tmp, format="png", dpi=90))
-    plt.close(fig)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 
 from rnnkit.cli.commands import COMMANDS
-from rnnkit.cli.common import run_dir_path
+from rnnkit.cli.common import add_output_options, run_dir_path
 from rnnkit.models.validation import CELLS
 
 
@@ -35,8 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--max-seconds", type=float, help="stop training after this much time")
     train.add_argument("--sample-steps", type=int, default=64, help="frames generated for sample.mid (default: 64)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    train.add_argument("--out", help="output folder (default: a new rnnkit-runs/music-<time>)")
-    train.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
+    add_output_options(train, "music")
     train.set_defaults(func=run_train)
 
     gen = sub.add_parser("generate", help="continue a piece (or start from silence) with a trained model")
@@ -45,8 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument("--prime-steps", type=int, default=16, help="frames of the opening (default: 16)")
     gen.add_argument("--steps", type=int, default=64, help="frames to generate (default: 64)")
     gen.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
-    gen.add_argument("--out", help="output folder (default: a new rnnkit-runs/music-<time>)")
-    gen.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
+    add_output_options(gen, "music-generate")
     gen.set_defaults(func=run_generate)
 
 
@@ -89,7 +87,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
     from rnnkit.tasks.music import generate_music
 
-    files = generate_music(args.model_dir, run_dir_path("music", args.out), steps=args.steps, prime=args.prime,
+    files = generate_music(args.model_dir, run_dir_path("music-generate", args.out), steps=args.steps, prime=args.prime,
                            prime_steps=args.prime_steps, seed=args.seed, overwrite=args.overwrite)
     console = Console(soft_wrap=True)
     for name, path in files.items():

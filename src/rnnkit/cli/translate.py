@@ -8,23 +8,25 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
 
 from rnnkit.cli.commands import COMMANDS
-from rnnkit.cli.common import new_run_dir
-from rnnkit.io import atomic_write_text
+from rnnkit.cli.common import add_output_options, run_dir_path
 from rnnkit.models.validation import CELLS
 from rnnkit.tasks.translate import (
     ATTENTIONS,
     DATASETS,
     TranslateConfig,
     Translator,
-    train_translator,
+    run_translate,
     write_attention_map,
 )
+
+# Library parameter -> the flag that sets it, where it differs from rnnkit.cli.common.COMMON_FLAGS.
+PARAMETER_FLAGS: dict[str, str] = {"embedding_dim": "--embedding", "n_train": "--train-size", "n_test": "--test-size",
+                                   "max_number": "--max-number", "eval_beam": "--beam"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,11 +66,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--test-fraction", type=float, default=0.1,
                        help="FILE: fraction of distinct sources held out (default: 0.1)")
     train.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
+    train.add_argument("--max-seconds", type=float, default=None, help="stop training after this much time")
     train.add_argument("--batch-size", type=int, default=64)
     train.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
     train.add_argument("--beam", type=int, default=1, help="beam size for the held-out evaluation")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--out", help="output folder (default: a new rnnkit-runs/translate-<time>)")
+    add_output_options(train, "translate")
     train.set_defaults(func=run_train)
 
     predict = actions.add_parser(
@@ -103,24 +106,16 @@ def run_train(args: argparse.Namespace) -> int:
         max_number=args.max_number,
         test_fraction=args.test_fraction,
         epochs=args.epochs,
+        max_seconds=args.max_seconds,
         batch_size=args.batch_size,
         lr=args.lr,
         eval_beam=args.beam,
         seed=args.seed,
         progress_bar="auto",
     )
-    out = new_run_dir("translate", args.out)
-    result = train_translator(config)
+    out = run_dir_path("translate", args.out)
+    result = run_translate(config, out, overwrite=args.overwrite)
     model_dir = out / "model"
-    result.translator.save(model_dir)
-    report = {
-        "data": result.data_description,
-        "config": config.to_dict(),
-        "train_seconds": result.train_seconds,
-        "test": result.scores.to_dict(),
-        "examples": [list(e) for e in result.examples],
-    }
-    atomic_write_text(out / "metrics.json", json.dumps(report, indent=2, ensure_ascii=False))
     print(result.data_description)
     print(f"trained {config.cell} encoder/decoder, attention {config.attention}, "
           f"in {result.train_seconds:.1f} s")

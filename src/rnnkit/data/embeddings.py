@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ from torch import nn
 from rnnkit.data.vocab import PAD_ID, Vocab
 from rnnkit.errors import DataError
 from rnnkit.io import atomic_path
+from rnnkit.models.validation import check_positive
 
 if TYPE_CHECKING:
     from gensim.models import KeyedVectors
@@ -220,6 +222,8 @@ class Word2VecConfig:
             which tiny corpora need, where every word is "frequent").
         seed: random seed (training with ``workers=1`` is then reproducible).
         workers: gensim worker threads.
+        max_seconds: stop after the epoch during which this much time has passed (None: all
+            ``epochs``); the learning rate still decays as if every epoch ran.
     """
 
     algorithm: str = "skipgram"
@@ -231,6 +235,7 @@ class Word2VecConfig:
     sample: float = 1e-3
     seed: int = 0
     workers: int = 1
+    max_seconds: float | None = None
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -243,6 +248,7 @@ class Word2VecConfig:
             raise ValueError(f"negative must be an integer >= 0, got {self.negative!r}")
         if not 0.0 <= self.sample < 1.0:
             raise ValueError(f"sample must be in [0, 1) (0 disables down-sampling), got {self.sample!r}")
+        check_positive("max_seconds", self.max_seconds, optional=True)
 
 
 def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig) -> KeyedVectors:
@@ -255,20 +261,33 @@ def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig) -
     if not counts or max(counts.values()) < config.min_count:
         raise DataError(
             f"no word occurs at least min_count={config.min_count} times in the "
-            f"{sum(counts.values())} training tokens; lower --min-count or give a larger corpus"
+            f"{sum(counts.values())} training tokens; lower min_count or give a larger corpus"
         )
+    corpus = [list(s) for s in sentences]
     model = Word2Vec(
-        sentences=[list(s) for s in sentences],
         sg=1 if config.algorithm == "skipgram" else 0,
         vector_size=config.vector_size,
         window=config.window,
         min_count=config.min_count,
-        epochs=config.epochs,
         negative=config.negative,
         sample=config.sample,
         seed=config.seed,
         workers=config.workers,
     )
+    model.build_vocab(corpus)
+    # one epoch per call, so the clock is read between epochs; alpha decays linearly over all
+    # the epochs, as one train(epochs=N) call would
+    start, alpha, floor = time.perf_counter(), model.alpha, model.min_alpha
+    for epoch in range(config.epochs):
+        model.train(corpus, total_examples=model.corpus_count, epochs=1,
+                    start_alpha=alpha - (alpha - floor) * epoch / config.epochs,
+                    end_alpha=alpha - (alpha - floor) * (epoch + 1) / config.epochs)
+        elapsed = time.perf_counter() - start
+        log.info("word2vec epoch %d/%d, %.0f s", epoch + 1, config.epochs, elapsed)
+        if config.max_seconds is not None and elapsed >= config.max_seconds and epoch + 1 < config.epochs:
+            log.info("stopped after %d of %d epochs: max_seconds=%g reached", epoch + 1, config.epochs,
+                     config.max_seconds)
+            break
     log.debug(
         "trained %s vectors for %d words on %d tokens",
         config.algorithm, len(model.wv), sum(counts.values()),

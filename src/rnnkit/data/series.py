@@ -31,7 +31,7 @@ from rnnkit.errors import DataError
 FILL_METHODS: tuple[str, ...] = ("ffill", "interpolate", "zero")
 """Ways to fill missing values: carry the last value forward, interpolate linearly, or use 0."""
 
-_FILL_HINT = "fill them (--fill ffill|interpolate|zero) or clean the file"
+_FILL_HINT = "fill them (fill='ffill', 'interpolate' or 'zero') or clean the file"
 
 # Seasonal period and calendar position for each family of pandas offsets (by rule-code prefix).
 _SEASONS: dict[str, int] = {"M": 12, "Q": 4, "W": 52, "D": 7, "B": 5, "h": 24, "H": 24}

@@ -79,7 +79,7 @@ def _decode(data: bytes, encoding: str, path: Path) -> str:
         bad = data[err.start : err.start + 1].hex()
         raise DataError(
             f"{str(path)!r} is not valid {encoding} (byte 0x{bad} at offset {err.start}, line "
-            f"{line}); convert the file to UTF-8 or pass its real encoding (e.g. --encoding latin-1)"
+            f"{line}); convert the file to UTF-8 or pass its real encoding (e.g. encoding='latin-1')"
         ) from None
     return text.removeprefix("\ufeff")
 
@@ -117,7 +117,7 @@ def read_labeled_csv(
     except UnicodeDecodeError as err:
         raise DataError(
             f"{str(path)!r} is not valid {encoding} ({err.reason} at offset {err.start}); convert "
-            f"it to UTF-8 or pass its real encoding (e.g. --encoding latin-1)"
+            f"it to UTF-8 or pass its real encoding (e.g. encoding='latin-1')"
         ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
@@ -127,7 +127,7 @@ def read_labeled_csv(
         if name not in frame.columns:
             raise DataError(
                 f"{role} column {name!r} is not in {str(path)!r}; its columns are "
-                f"{', '.join(repr(c) for c in columns)} (choose one with --{role}-col)"
+                f"{', '.join(repr(c) for c in columns)} (choose one with {role}_col)"
             )
     texts = frame[text_col].astype(str).str.strip()
     labels = frame[label_col].astype(str).str.strip()
@@ -183,5 +183,5 @@ def require_stream_length(num_tokens: int, num_streams: int, seq_len: int, *, wh
         raise DataError(
             f"the {what} has {num_tokens} tokens, shorter than one training chunk of "
             f"{num_streams} streams x {seq_len} steps + 1 = {need} tokens; give more text or "
-            f"lower --batch-size / --bptt"
+            f"lower batch_size / bptt"
         )

@@ -125,6 +125,11 @@ class Vocab:
         ranked = sorted(
             (item for item in counter.items() if item[1] >= min_freq), key=lambda kv: -kv[1]
         )
+        if not ranked:
+            if not counter:
+                raise DataError("the texts have no tokens to build a vocabulary from; give non-empty texts")
+            raise DataError(f"min_freq={min_freq} leaves only the reserved tokens in the vocabulary (the most frequent "
+                            f"token occurs {max(counter.values())} times); lower min_freq")
         if max_size is not None:
             ranked = ranked[: max_size - len(SPECIALS)]
         return cls([tok for tok, _ in ranked], counts=[c for _, c in ranked])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,6 +39,16 @@ def check_int(name: str, value: object, minimum: int) -> None:
 def check_optional_int(name: str, value: object, minimum: int) -> None:
     if value is not None:
         check_int(name, value, minimum)
+
+
+def check_positive(name: str, value: object, *, optional: bool = False) -> None:
+    """``value`` must be a finite number > 0 (or None when ``optional``)."""
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
 
 
 def check_fraction(name: str, value: object, *, high_inclusive: bool = False) -> None:

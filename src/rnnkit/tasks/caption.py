@@ -10,6 +10,7 @@ generated caption equals the reference.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -25,9 +26,9 @@ from rnnkit.data.numbers import LANGS
 from rnnkit.data.tokenizers import CharTokenizer
 from rnnkit.data.vocab import BOS_ID, EOS_ID, PAD_ID, Vocab
 from rnnkit.errors import CheckpointError
-from rnnkit.io import atomic_write_with
+from rnnkit.io import atomic_write_text, atomic_write_with, check_run_folder, run_folder
 from rnnkit.models import ConditionalGenerator, ConditionalGeneratorConfig
-from rnnkit.models.validation import check_cell
+from rnnkit.models.validation import check_cell, check_positive
 from rnnkit.training import Objective, StepOutput, TrainConfig, fit, load_model, save_model
 from rnnkit.training.config import LR_SCHEDULES
 
@@ -49,7 +50,8 @@ class CaptionConfig:
             "both", or "input" for mLSTM, whose state has no h to set. "both" trained more
             reliably than "init" in our runs (fewer runs stuck on one caption for every image).
         epochs, batch_size, lr (Adam), clip_norm: training; lr_schedule: the engine's schedule
-            ("cosine", default: from ``lr`` down to 0 over the epochs; "constant"...).
+            ("cosine", default: from ``lr`` down to 0 over the epochs; "constant"...);
+            max_seconds: stop training after this much time (None: no limit).
         test_fraction: stratified fraction of each digit's images held out; seed: split and init.
         progress_bar: the engine's progress bar ("off", "auto", "tqdm", "rich").
     """
@@ -66,6 +68,7 @@ class CaptionConfig:
     lr: float = 3e-3
     lr_schedule: str = "cosine"
     clip_norm: float = 1.0
+    max_seconds: float | None = None
     test_fraction: float = 0.2
     seed: int = 0
     progress_bar: str = "off"
@@ -86,9 +89,8 @@ class CaptionConfig:
         if not (isinstance(self.test_fraction, (int, float)) and 0.0 < self.test_fraction < 1.0):
             raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction!r}; e.g. 0.2")
         for name in ("lr", "clip_norm"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and value > 0):
-                raise ValueError(f"{name} must be > 0, got {value!r}")
+            check_positive(name, getattr(self, name))
+        check_positive("max_seconds", self.max_seconds, optional=True)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -206,7 +208,7 @@ def train_captioner(config: CaptionConfig) -> CaptionResult:
     ))
     train_config = TrainConfig(optimizer="adam", lr=config.lr, clip_norm=config.clip_norm,
                                lr_schedule=config.lr_schedule, max_epochs=config.epochs,
-                               batch_size=config.batch_size,
+                               batch_size=config.batch_size, max_seconds=config.max_seconds,
                                seed=config.seed, progress_bar=config.progress_bar)
     logger.info("training a CNN + %s captioner on %d images", config.cell, len(train))
     started = time.perf_counter()
@@ -217,6 +219,23 @@ def train_captioner(config: CaptionConfig) -> CaptionResult:
                           {"test_fraction": config.test_fraction, "seed": config.seed})
     accuracy = caption_accuracy(captioner.caption(test.images), test.captions)
     return CaptionResult(captioner, accuracy, len(train), len(test), seconds)
+
+
+RUN_KIND = "caption"
+
+
+def run_caption(config: CaptionConfig, out_dir: str | Path, *, overwrite: bool = False) -> CaptionResult:
+    """:func:`train_captioner`, then the run folder ``out_dir``: ``model/`` (:meth:`Captioner.save`)
+    and ``metrics.json``. ``out_dir`` must be new or empty, or an earlier caption run with
+    ``overwrite``; it appears only when complete."""
+    out = check_run_folder(out_dir, RUN_KIND, overwrite=overwrite)
+    result = train_captioner(config)
+    report = {"config": config.to_dict(), "train_seconds": result.train_seconds, "test_accuracy": result.accuracy,
+              "n_test": result.n_test}
+    with run_folder(out, RUN_KIND, overwrite=overwrite) as tmp:
+        result.captioner.save(tmp / "model")
+        atomic_write_text(tmp / "metrics.json", json.dumps(report, indent=2))
+    return result
 
 
 def caption_accuracy(captions: list[str], references: list[str]) -> float:

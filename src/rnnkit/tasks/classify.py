@@ -40,6 +40,7 @@ from rnnkit.data.text import read_labeled_csv
 from rnnkit.data.tokenizers import WordTokenizer, tokenizer_from_dict
 from rnnkit.data.vocab import PAD_ID, UNK_ID, Vocab
 from rnnkit.errors import DataError
+from rnnkit.io import check_run_folder, run_folder
 from rnnkit.models import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.tasks.embed import resolve_vectors
 from rnnkit.training import ClassificationObjective, TrainConfig, fit, load_model, predict, save_model
@@ -47,6 +48,7 @@ from rnnkit.training import ClassificationObjective, TrainConfig, fit, load_mode
 log = logging.getLogger(__name__)
 
 MODEL_DIR = "model"
+RUN_KIND = "classify"
 
 
 @dataclass
@@ -108,7 +110,7 @@ class ClassifyTrainConfig:
     def __post_init__(self) -> None:
         if self.data is None and (self.text_col is not None or self.label_col is not None):
             raise ValueError(
-                "--text-col / --label-col name columns of your CSV file; give the FILE too, or drop "
+                "text_col / label_col name columns of your CSV file; give that file too, or drop "
                 "them to use the Rotten Tomatoes data"
             )
         for name in ("test_fraction", "val_fraction"):
@@ -232,16 +234,19 @@ def _split(texts: list[str], labels: list[str], config: ClassifyTrainConfig):
     except ValueError as err:
         raise DataError(
             f"cannot split {len(texts)} examples of {len(counts)} classes into train/validation/test "
-            f"({err}); give more examples per class or a larger --limit"
+            f"({err}); give more examples per class or raise limit={config.limit}"
         ) from None
     return (train_x, train_y), (val_x, val_y), (test_x, test_y)
 
 
-def train_classifier(config: ClassifyTrainConfig, out_dir: str | os.PathLike[str]) -> ClassifyReport:
-    """Train a :class:`~rnnkit.models.SequenceClassifier`, report on the held-out split, save it."""
+def train_classifier(config: ClassifyTrainConfig, out_dir: str | os.PathLike[str], *,
+                     overwrite: bool = False) -> ClassifyReport:
+    """Train a :class:`~rnnkit.models.SequenceClassifier`, report on the held-out split, save it
+    under ``out_dir/model`` (a new or empty folder, or an earlier classify run with ``overwrite``;
+    written only when complete)."""
     from sklearn.metrics import confusion_matrix, f1_score
 
-    out_dir = Path(out_dir)
+    out_dir = check_run_folder(out_dir, RUN_KIND, overwrite=overwrite)
     texts, raw_labels = _load_examples(config)
     (train_x, train_y), (val_x, val_y), (test_x, test_y) = _split(texts, raw_labels, config)
     label_names = sorted(set(raw_labels))
@@ -282,12 +287,13 @@ def train_classifier(config: ClassifyTrainConfig, out_dir: str | os.PathLike[str
                                              lowercase=config.lowercase, seed=config.seed)
         report_metrics["tfidf_logreg"] = asdict(baseline)
     model_dir = out_dir / MODEL_DIR
-    save_model(
-        model_dir, model,
-        extras={"vocab": vocab.to_dict(), "tokenizer": tokenizer.to_dict(), "labels": label_names,
-                "preprocessing": {"max_len": config.max_len}, "metrics": report_metrics,
-                "train_config": asdict(config)},
-    )
+    with run_folder(out_dir, RUN_KIND, overwrite=overwrite) as tmp:
+        save_model(
+            tmp / MODEL_DIR, model,
+            extras={"vocab": vocab.to_dict(), "tokenizer": tokenizer.to_dict(), "labels": label_names,
+                    "preprocessing": {"max_len": config.max_len}, "metrics": report_metrics,
+                    "train_config": asdict(config)},
+        )
     return ClassifyReport(
         model_dir=model_dir,
         labels=label_names,

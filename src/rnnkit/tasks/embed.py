@@ -31,6 +31,7 @@ from rnnkit.data.embeddings import (
     train_word2vec,
 )
 from rnnkit.data.tokenizers import WordTokenizer
+from rnnkit.io import check_run_folder, run_folder
 
 if TYPE_CHECKING:
     from gensim.models import KeyedVectors
@@ -47,6 +48,7 @@ __all__ = [
 ]
 
 VECTORS_FILE = "vectors.bin"
+RUN_KIND = "embed"
 _WORDLIKE = re.compile(r"\w")
 
 
@@ -96,14 +98,18 @@ def corpus_sentences(text: str) -> list[list[str]]:
     return sentences
 
 
-def train_embeddings(config: EmbedTrainConfig, out_dir: str | os.PathLike[str]) -> EmbedTrainResult:
-    """Train word2vec on ``config.source`` and write ``out_dir/vectors.bin`` (word2vec binary)."""
+def train_embeddings(config: EmbedTrainConfig, out_dir: str | os.PathLike[str], *,
+                     overwrite: bool = False) -> EmbedTrainResult:
+    """Train word2vec on ``config.source`` and write ``out_dir/vectors.bin`` (word2vec binary).
+    ``out_dir`` must be new or empty, or an earlier embed run with ``overwrite``; it appears only
+    when complete."""
+    out = check_run_folder(out_dir, RUN_KIND, overwrite=overwrite)
     sentences = corpus_sentences(load_source(config.source, config.encoding))
     kv = train_word2vec(sentences, config.word2vec)
-    path = Path(out_dir) / VECTORS_FILE
-    save_vectors(kv, path, binary=True)
+    with run_folder(out, RUN_KIND, overwrite=overwrite) as tmp:
+        save_vectors(kv, tmp / VECTORS_FILE, binary=True)
     return EmbedTrainResult(
-        vectors_path=path,
+        vectors_path=out / VECTORS_FILE,
         words=len(kv),
         vector_size=kv.vector_size,
         sentences=len(sentences),

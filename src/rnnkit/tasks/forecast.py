@@ -44,7 +44,7 @@ from rnnkit.forecasting.statistical import (
     statistical_at_cutoffs,
     statistical_forecasts,
 )
-from rnnkit.io import atomic_write_text, atomic_write_with, run_folder
+from rnnkit.io import atomic_write_text, atomic_write_with, check_run_folder, run_folder
 from rnnkit.models.validation import check_choice, check_int
 
 logger = logging.getLogger(__name__)
@@ -247,7 +247,9 @@ def _verdict(table: pd.DataFrame, ours: list[str], metric: str, where: str) -> s
 
 
 def run(config: ForecastConfig, data: ForecastData, out_dir: str | Path, *, overwrite: bool = False) -> ForecastReport:
-    """Fit, validate, test and forecast (see the module docstring); write the run folder ``out_dir``."""
+    """Fit, validate, test and forecast (see the module docstring); write the run folder ``out_dir``
+    (new or empty, or an earlier forecast run with ``overwrite``; it appears only when complete)."""
+    check_run_folder(out_dir, "forecast", overwrite=overwrite)  # before any work
     model_config = config.model
     data = _normalized(data, model_config)
     train, test = _split(data, config)
@@ -315,7 +317,7 @@ def run(config: ForecastConfig, data: ForecastData, out_dir: str | Path, *, over
                                    history)
     files: dict[str, Path] = {}
     out = Path(out_dir)
-    with run_folder(out, overwrite=overwrite) as tmp:
+    with run_folder(out, "forecast", overwrite=overwrite) as tmp:
         written = {"forecast": _csv(future, tmp / "forecast.csv")}
         if metrics is not None:
             written["metrics"] = _csv(metrics.rename_axis("model").reset_index(), tmp / "metrics.csv")
@@ -428,6 +430,7 @@ def predict_saved(model_dir: str | Path, df: pd.DataFrame, out_dir: str | Path, 
     """Forecast ``df``'s series with a saved forecaster (and its combination with baselines, when
     the run that saved it had one: the baselines are fit on ``df``); writes ``forecast.csv`` and
     ``forecast.png``."""
+    check_run_folder(out_dir, "forecast-predict", overwrite=overwrite)
     forecaster = GlobalForecaster.load(model_dir)
     config = forecaster.config
     df = _normalized(ForecastData(df, "df"), config).df
@@ -440,7 +443,7 @@ def predict_saved(model_dir: str | Path, df: pd.DataFrame, out_dir: str | Path, 
                                          config.levels)
         future = combination.apply(future.merge(ahead[[ID, TIME, *members]], on=[ID, TIME], how="left"), df)
     out = Path(out_dir)
-    with run_folder(out, overwrite=overwrite) as tmp:
+    with run_folder(out, "forecast-predict", overwrite=overwrite) as tmp:
         _csv(future, tmp / "forecast.csv")
         plot_forecasts(df, None, future, config.model_name, tmp / "forecast.png", 4, config.levels,
                        combination.name if combination else None)

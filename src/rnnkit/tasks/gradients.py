@@ -6,7 +6,7 @@ It runs the two experiments of ``rnnkit.diagnostics``:
 (b) the gradient norm against the distance T - t in real layers at initialisation, for each cell
     asked for, plus the LSTM with each chosen forget-gate bias.
 
-and writes into ``config.out_dir`` (atomically):
+and writes into a run folder (assembled aside and moved into place when complete):
 
 - ``scalar_sweep.csv`` (w, final_state, grad_h0) and ``scalar_sweep.png``;
 - ``gradient_flow.csv`` (label, cell, forget_bias, distance, grad_norm; forget_bias empty for the
@@ -30,7 +30,7 @@ from rnnkit.diagnostics.gradient_flow import (
 )
 from rnnkit.diagnostics.plotting import plot_gradient_flow, plot_scalar_sweep
 from rnnkit.diagnostics.scalar import ScalarSweep, ScalarSweepConfig, explain_scalar_sweep, scalar_sweep
-from rnnkit.io import atomic_write_with
+from rnnkit.io import atomic_write_with, check_run_folder, run_folder
 from rnnkit.layers import LAYER_BUILDERS
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,6 @@ class GradientsConfig:
     """Settings of ``run_gradients``.
 
     Attributes:
-        out_dir: folder for the CSVs and PNGs (created if missing; must not be a file).
         cells: cells to measure, each once at its default initialisation.
         steps: T, the largest distance T - t measured in the layers.
         hidden_size: H of every layer.
@@ -63,7 +62,6 @@ class GradientsConfig:
         scalar: settings of the scalar experiment.
     """
 
-    out_dir: Path
     cells: tuple[str, ...] = ("rnn", "lstm", "gru")
     steps: int = 200
     hidden_size: int = 64
@@ -74,11 +72,6 @@ class GradientsConfig:
     scalar: ScalarSweepConfig = field(default_factory=ScalarSweepConfig)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "out_dir", Path(self.out_dir))
-        if self.out_dir.exists() and not self.out_dir.is_dir():
-            raise NotADirectoryError(
-                f"out_dir {str(self.out_dir)!r} is a file; give a folder path instead"
-            )
         cells = tuple(self.cells)
         known = ", ".join(available_cells())
         if not cells:
@@ -162,45 +155,36 @@ class GradientsReport:
     files: dict[str, Path]
 
 
-def run_gradients(config: GradientsConfig) -> GradientsReport:
-    """Run both experiments, write CSVs and PNGs into ``config.out_dir``, return the report."""
-    out = config.out_dir
-    out.mkdir(parents=True, exist_ok=True)
-    files = {
-        "scalar_csv": out / "scalar_sweep.csv",
-        "scalar_png": out / "scalar_sweep.png",
-        "flow_csv": out / "gradient_flow.csv",
-        "flow_png": out / "gradient_flow.png",
-    }
+RUN_KIND = "gradients"
 
-    sweep = scalar_sweep(config.scalar)
-    scalar_table = pd.DataFrame(
-        {"w": sweep.w, "final_state": sweep.final_state, "grad_h0": sweep.grad_h0}
-    )
-    atomic_write_with(files["scalar_csv"], lambda tmp: scalar_table.to_csv(tmp, index=False))
-    plot_scalar_sweep(sweep, files["scalar_png"])
 
-    curves = []
-    for flow_config in config.flow_configs():
-        logger.info("measuring gradient flow: %s", flow_config.label)
-        curves.append(measure_gradient_flow(flow_config))
-    flow_table = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "label": curve.label,
-                    "cell": curve.config.cell,
-                    "forget_bias": curve.config.forget_bias,
-                    "distance": curve.distance,
-                    "grad_norm": curve.grad_norm,
-                }
-            )
-            for curve in curves
-        ],
-        ignore_index=True,
-    )
-    atomic_write_with(files["flow_csv"], lambda tmp: flow_table.to_csv(tmp, index=False))
-    plot_gradient_flow(curves, files["flow_png"])
+def run_gradients(config: GradientsConfig, out_dir: str | Path, *, overwrite: bool = False) -> GradientsReport:
+    """Run both experiments, write their CSVs and PNGs into the run folder ``out_dir``, return the
+    report. ``out_dir`` must be new or empty, or an earlier gradients run with ``overwrite``; it
+    appears only when complete."""
+    out = check_run_folder(out_dir, RUN_KIND, overwrite=overwrite)
+    names = {"scalar_csv": "scalar_sweep.csv", "scalar_png": "scalar_sweep.png", "flow_csv": "gradient_flow.csv",
+             "flow_png": "gradient_flow.png"}
+    with run_folder(out, RUN_KIND, overwrite=overwrite) as tmp:
+        sweep = scalar_sweep(config.scalar)
+        scalar_table = pd.DataFrame({"w": sweep.w, "final_state": sweep.final_state, "grad_h0": sweep.grad_h0})
+        atomic_write_with(tmp / names["scalar_csv"], lambda path: scalar_table.to_csv(path, index=False))
+        plot_scalar_sweep(sweep, tmp / names["scalar_png"])
+        curves = []
+        for flow_config in config.flow_configs():
+            logger.info("measuring gradient flow: %s", flow_config.label)
+            curves.append(measure_gradient_flow(flow_config))
+        flow_table = pd.concat(
+            [
+                pd.DataFrame({"label": curve.label, "cell": curve.config.cell, "forget_bias": curve.config.forget_bias,
+                              "distance": curve.distance, "grad_norm": curve.grad_norm})
+                for curve in curves
+            ],
+            ignore_index=True,
+        )
+        atomic_write_with(tmp / names["flow_csv"], lambda path: flow_table.to_csv(path, index=False))
+        plot_gradient_flow(curves, tmp / names["flow_png"])
+    files = {key: out / name for key, name in names.items()}
 
     summaries = tuple(
         CurveSummary(

@@ -45,12 +45,14 @@ from rnnkit.data.text import require_stream_length, split_stream
 from rnnkit.data.tokenizers import LEVELS, Tokenizer, get_tokenizer, tokenizer_from_dict
 from rnnkit.data.vocab import SPECIALS, Vocab
 from rnnkit.errors import DataError
+from rnnkit.io import check_run_folder, run_folder
 from rnnkit.models import LanguageModel, LanguageModelConfig
 from rnnkit.training import StreamDataset, StreamingLMObjective, TrainConfig, evaluate, fit, load_model, save_model
 
 log = logging.getLogger(__name__)
 
 MODEL_DIR = "model"
+RUN_KIND = "lm"
 
 
 @dataclass
@@ -168,9 +170,13 @@ def _bits_per_char(loss: float, chars_per_token: float) -> float:
     return loss / math.log(2.0) / chars_per_token
 
 
-def train_lm(config: LMTrainConfig, out_dir: str | os.PathLike[str]) -> LMReport:
-    """Train a :class:`~rnnkit.models.LanguageModel` on ``config.source``; save it under ``out_dir/model``."""
-    out_dir = Path(out_dir)
+def train_lm(config: LMTrainConfig, out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> LMReport:
+    """Train a :class:`~rnnkit.models.LanguageModel` on ``config.source``; save it under ``out_dir/model``.
+
+    The run (model, training logs) is assembled in a temporary sibling of ``out_dir`` and moved
+    there when complete; ``out_dir`` must be new or empty, or an earlier lm run with ``overwrite``.
+    """
+    out_dir = check_run_folder(out_dir, RUN_KIND, overwrite=overwrite)
     tokenizer = get_tokenizer(config.level, lowercase=config.lowercase)
     text = load_source(config.source, config.encoding)
     tokens = tokenizer.tokenize(text)
@@ -185,41 +191,41 @@ def train_lm(config: LMTrainConfig, out_dir: str | os.PathLike[str]) -> LMReport
     require_stream_length(len(val_ids), config.batch_size, 1, what="validation text")
     chars_per_token = len(text) / len(tokens) if config.level == "word" else 1.0
 
-    torch.manual_seed(config.seed)
-    model = LanguageModel(config.model_config(len(vocab)))
-    train_data = StreamDataset(train_ids, num_streams=config.batch_size, seq_len=config.bptt)
-    val_data = StreamDataset(val_ids, num_streams=config.batch_size, seq_len=config.bptt)
-    train_config = config.train_config(log_dir=str(out_dir / "logs"))
-    objective = StreamingLMObjective()
-    initial = evaluate(model, objective, val_data, train_config)["loss"]
-    log.info(
-        "training a %s %s LM: %d tokens, vocabulary %d, %d parameters",
-        config.level, config.cell, len(train_ids), len(vocab), sum(p.numel() for p in model.parameters()),
-    )
-    result = fit(model, objective, train_data, val_data, config=train_config)
-    final = evaluate(model, objective, val_data, train_config)["loss"]
-    metrics = {
-        "val_loss": final,
-        "perplexity": math.exp(final),
-        "bits_per_char": _bits_per_char(final, chars_per_token),
-        "initial_val_loss": initial,
-        "chars_per_token": chars_per_token,
-    }
-    ngram = None
-    if config.baseline:
-        ngram = kneser_ney_baseline(train_ids.tolist(), val_ids.tolist(), len(vocab), NGRAM_ORDERS[config.level])
-        metrics["ngram_order"] = ngram.order
-        metrics["ngram_bits_per_char"] = _bits_per_char(ngram.cross_entropy, chars_per_token)
-        log.info("Kneser-Ney %d-gram: %.3f bits/char", ngram.order, metrics["ngram_bits_per_char"])
-    model_dir = out_dir / MODEL_DIR
-    save_model(
-        model_dir, model,
-        extras={"vocab": vocab.to_dict(), "tokenizer": tokenizer.to_dict(), "metrics": metrics,
-                "train_config": asdict(config)},
-    )
+    with run_folder(out_dir, RUN_KIND, overwrite=overwrite) as tmp:
+        torch.manual_seed(config.seed)
+        model = LanguageModel(config.model_config(len(vocab)))
+        train_data = StreamDataset(train_ids, num_streams=config.batch_size, seq_len=config.bptt)
+        val_data = StreamDataset(val_ids, num_streams=config.batch_size, seq_len=config.bptt)
+        train_config = config.train_config(log_dir=str(tmp / "logs"))
+        objective = StreamingLMObjective()
+        initial = evaluate(model, objective, val_data, train_config)["loss"]
+        log.info(
+            "training a %s %s LM: %d tokens, vocabulary %d, %d parameters",
+            config.level, config.cell, len(train_ids), len(vocab), sum(p.numel() for p in model.parameters()),
+        )
+        result = fit(model, objective, train_data, val_data, config=train_config)
+        final = evaluate(model, objective, val_data, train_config)["loss"]
+        metrics = {
+            "val_loss": final,
+            "perplexity": math.exp(final),
+            "bits_per_char": _bits_per_char(final, chars_per_token),
+            "initial_val_loss": initial,
+            "chars_per_token": chars_per_token,
+        }
+        ngram = None
+        if config.baseline:
+            ngram = kneser_ney_baseline(train_ids.tolist(), val_ids.tolist(), len(vocab), NGRAM_ORDERS[config.level])
+            metrics["ngram_order"] = ngram.order
+            metrics["ngram_bits_per_char"] = _bits_per_char(ngram.cross_entropy, chars_per_token)
+            log.info("Kneser-Ney %d-gram: %.3f bits/char", ngram.order, metrics["ngram_bits_per_char"])
+        save_model(
+            tmp / MODEL_DIR, model,
+            extras={"vocab": vocab.to_dict(), "tokenizer": tokenizer.to_dict(), "metrics": metrics,
+                    "train_config": asdict(config)},
+        )
     trained_tokens = result.global_step * config.batch_size * config.bptt
     return LMReport(
-        model_dir=model_dir,
+        model_dir=out_dir / MODEL_DIR,
         level=config.level,
         vocab_size=len(vocab),
         parameters=sum(p.numel() for p in model.parameters()),

@@ -12,10 +12,14 @@ engine's validation data) is drawn from another seed.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import logging
 import math
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -32,9 +36,10 @@ from rnnkit.data.longrange import (
     copy_memory_baseline,
 )
 from rnnkit.diagnostics import set_forget_bias
+from rnnkit.io import atomic_write_text, atomic_write_with, check_run_folder, run_folder
 from rnnkit.models.classifier import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.models.tagger import SequenceTagger, SequenceTaggerConfig
-from rnnkit.models.validation import check_cell, check_cell_kwargs, check_choice, check_int
+from rnnkit.models.validation import check_cell, check_cell_kwargs, check_choice, check_int, check_positive
 from rnnkit.training.config import TrainConfig
 from rnnkit.training import fit
 from rnnkit.training.objectives import RegressionObjective, SequenceCrossEntropyObjective
@@ -63,6 +68,9 @@ class LongRangeConfig:
             2015 recommend 1), so the cell starts by remembering; None (default) keeps torch's
             init. Other cells ignore it.
         cell_kwargs: extra cell arguments (e.g. {"nonlinearity": "relu"}).
+        max_seconds: stop training after this much time (None: all ``steps``).
+        progress_bar: the engine's progress ("auto": a bar on a terminal, a log line every few
+            seconds otherwise; "off"...).
     """
 
     task: str = "adding"
@@ -76,6 +84,8 @@ class LongRangeConfig:
     seed: int = 0
     forget_bias: float | None = None
     cell_kwargs: dict[str, Any] = field(default_factory=dict)
+    max_seconds: float | None = None
+    progress_bar: str = "off"
 
     def __post_init__(self) -> None:
         check_choice("task", self.task, TASKS)
@@ -92,6 +102,7 @@ class LongRangeConfig:
         if self.forget_bias is not None and not math.isfinite(self.forget_bias):
             raise ValueError(f"forget_bias must be a finite number or None, got {self.forget_bias}")
         check_cell_kwargs("cell_kwargs", self.cell_kwargs)
+        check_positive("max_seconds", self.max_seconds, optional=True)
 
 
 @dataclass
@@ -192,7 +203,8 @@ def run_longrange(
     if train_config is None:
         train_config = TrainConfig(
             optimizer="adam", lr=config.lr, max_epochs=1, batch_size=config.batch_size,
-            clip_norm=config.clip_norm, seed=config.seed, progress_bar="off", restore_best=False,
+            clip_norm=config.clip_norm, seed=config.seed, progress_bar=config.progress_bar, restore_best=False,
+            max_seconds=config.max_seconds,
             log_dir=log_dir, loggers=("csv",), log_every_n_steps=50,
         )
     log.info("training %s on %s, T=%d: %d steps of %d sequences", config.cell, config.task, config.T,
@@ -203,11 +215,59 @@ def run_longrange(
 
         callbacks.append(GradientFlowTracker(test_x[:16], every=track_every, seed=config.seed))
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    fit(model, objective, train, (test_x, test_y), config=train_config, callbacks=callbacks)
+    trained = fit(model, objective, train, (test_x, test_y), config=train_config, callbacks=callbacks)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     test_loss, accuracy = evaluate(model, config, test_x, test_y)
     return LongRangeResult(
         config=config, initial_loss=initial_loss, test_loss=test_loss, baseline=baseline,
-        sequences=config.steps * config.batch_size, cpu_seconds=cpu, wall_seconds=wall,
+        sequences=trained.global_step * config.batch_size, cpu_seconds=cpu, wall_seconds=wall,
         test_accuracy=accuracy, gradient_flow=callbacks[0].rows() if callbacks else None,
     )
+
+
+RUN_KIND = "longrange"
+
+
+def train_longrange(config: LongRangeConfig, out_dir: str | Path, *, track_every: int | None = None,
+                    overwrite: bool = False) -> LongRangeResult:
+    """:func:`run_longrange`, written into the run folder ``out_dir``: ``result.json``, the engine's
+    ``metrics.csv`` and, with ``track_every``, ``gradient_flow.csv`` and ``gradient_flow.png``.
+    ``out_dir`` must be new or empty, or an earlier longrange run with ``overwrite``; it appears
+    only when complete."""
+    out = check_run_folder(out_dir, RUN_KIND, overwrite=overwrite)
+    with run_folder(out, RUN_KIND, overwrite=overwrite) as tmp:
+        result = run_longrange(config, log_dir=str(tmp), track_every=track_every)
+        atomic_write_text(tmp / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
+        if result.gradient_flow:
+            remedies = "".join(f", {k}={v}" for k, v in config.cell_kwargs.items())
+            write_gradient_flow(result.gradient_flow, tmp, f"{config.task}, T={config.T}, {config.cell}{remedies}")
+    return result
+
+
+def write_gradient_flow(rows: list[dict[str, float]], folder: Path, title: str) -> None:
+    """``gradient_flow.csv`` (step, distance, norm) and ``gradient_flow.png`` (one curve of g(d) per
+    recorded step, log scale) into ``folder``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["step", "distance", "norm"])
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(folder / "gradient_flow.csv", buffer.getvalue())
+    fig, ax = plt.subplots(figsize=(7, 4))
+    steps = sorted({row["step"] for row in rows})
+    colors = plt.cm.viridis([i / max(1, len(steps) - 1) for i in range(len(steps))])
+    for step, color in zip(steps, colors):
+        points = sorted((row["distance"], row["norm"]) for row in rows if row["step"] == step)
+        ax.plot([d for d, _ in points], [max(n, 1e-300) for _, n in points], color=color, lw=1.2, label=f"step {step}")
+    ax.set_yscale("log")
+    ax.set_xlabel("distance d (steps back from the last)")
+    ax.set_ylabel("gradient norm g(d)")
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    atomic_write_with(folder / "gradient_flow.png", lambda tmp: fig.savefig(tmp, format="png", dpi=90))
+    plt.close(fig)

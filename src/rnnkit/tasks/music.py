@@ -36,7 +36,7 @@ import torch
 
 from rnnkit.data.music import HIGH, LOW, Piece, bach_chorales, read_music_folder, roll_to_midi, split_pieces
 from rnnkit.errors import DataError
-from rnnkit.io import atomic_write_text, atomic_write_with, run_folder
+from rnnkit.io import atomic_write_text, atomic_write_with, check_run_folder, run_folder
 from rnnkit.models import SequenceTagger, SequenceTaggerConfig
 from rnnkit.models.validation import check_cell, check_int
 
@@ -209,6 +209,7 @@ def train_music(config: MusicConfig, out_dir: str | Path, *, overwrite: bool = F
     """Train on the training pieces, score the test pieces beside the baselines, write the run folder."""
     from rnnkit.training import MultiLabelSequenceObjective, TrainConfig, fit, save_model
 
+    check_run_folder(out_dir, "music", overwrite=overwrite)  # before any work
     pieces = _pieces(config)
     train, val, test = split_pieces(pieces, config.val_fraction, config.test_fraction, config.seed)
     P = HIGH - LOW
@@ -229,7 +230,7 @@ def train_music(config: MusicConfig, out_dir: str | Path, *, overwrite: bool = F
     report = MusicReport({"train": len(train), "validation": len(val), "test": len(test)}, scores["nll"],
                          scores["frame_accuracy"], baselines, result.epochs, result.seconds, {})
     out = Path(out_dir)
-    with run_folder(out, overwrite=overwrite) as tmp:
+    with run_folder(out, "music", overwrite=overwrite) as tmp:
         metrics = {**asdict(report), "files": None, "config": asdict(config), "sample_opening": test[0].name}
         atomic_write_text(tmp / "metrics.json", json.dumps(metrics, indent=2))
         save_model(tmp / "model", model, extras={"music": {"step": config.step, "low": LOW, "high": HIGH}})
@@ -247,6 +248,7 @@ def generate_music(model_dir: str | Path, out_dir: str | Path, *, steps: int = 6
     from rnnkit.data.music import parse_music_file, score_to_roll
     from rnnkit.training import load_model
 
+    check_run_folder(out_dir, "music-generate", overwrite=overwrite)
     check_int("steps", steps, 1)
     model, extras = load_model(model_dir)
     if not isinstance(model, SequenceTagger) or "music" not in extras:
@@ -261,7 +263,7 @@ def generate_music(model_dir: str | Path, out_dir: str | Path, *, steps: int = 6
         opening = roll[:prime_steps]
     sample = continue_piece(model, opening, steps, seed)
     out = Path(out_dir)
-    with run_folder(out, overwrite=overwrite) as tmp:
+    with run_folder(out, "music-generate", overwrite=overwrite) as tmp:
         roll_to_midi(sample, step, tmp / "sample.mid")
         plot_roll(sample, len(opening), step, tmp / "sample.png", "continuation" if prime else "from silence")
     return {"midi": out / "sample.mid", "plot": out / "sample.png"}

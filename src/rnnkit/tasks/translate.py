@@ -20,6 +20,7 @@ problem (not truncated: a truncated number would be silently translated wrong).
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -38,10 +39,10 @@ from rnnkit.data.pairs import Pair, PairSplit, load_pairs, split_pairs
 from rnnkit.data.tokenizers import LEVELS, Tokenizer, get_tokenizer, tokenizer_from_dict
 from rnnkit.data.vocab import BOS_ID, EOS_ID, PAD_ID, SPECIALS, Vocab
 from rnnkit.errors import CheckpointError, DataError
-from rnnkit.io import atomic_write_with
+from rnnkit.io import atomic_write_text, atomic_write_with, check_run_folder, run_folder
 from rnnkit.metrics.text import TextScores, text_scores
 from rnnkit.models import Seq2Seq, Seq2SeqConfig
-from rnnkit.models.validation import check_cell
+from rnnkit.models.validation import check_cell, check_choice, check_fraction, check_int, check_positive
 from rnnkit.training import Objective, StepOutput, TrainConfig, fit, load_model, save_model
 
 logger = logging.getLogger(__name__)
@@ -97,31 +98,29 @@ class TranslateConfig:
     progress_bar: str = "off"
 
     def __post_init__(self) -> None:
-        _check_choice("dataset", self.dataset, DATASETS)
+        check_choice("dataset", self.dataset, DATASETS)
         if self.dataset == "file" and not self.path:
             raise ValueError("dataset='file' needs path= a TSV file of source<TAB>target lines")
         if self.dataset != "file" and self.path:
             raise ValueError(f"path={self.path!r} is only read with dataset='file', got dataset={self.dataset!r}")
-        _check_choice("direction", self.direction, DIRECTIONS)
+        check_choice("direction", self.direction, DIRECTIONS)
         if self.level is not None:
-            _check_choice("level", self.level, LEVELS)
+            check_choice("level", self.level, LEVELS)
         check_cell("cell", self.cell)
-        _check_choice("attention", self.attention, ATTENTIONS)
+        check_choice("attention", self.attention, ATTENTIONS)
         for name in ("n_train", "n_test", "hidden_size", "embedding_dim", "num_layers", "epochs",
                      "batch_size", "eval_beam"):
-            _check_int(name, getattr(self, name), 1)
-        _check_int("max_number", self.max_number, 2)
-        _check_int("seed", self.seed, 0)
+            check_int(name, getattr(self, name), 1)
+        check_int("max_number", self.max_number, 2)
+        check_int("seed", self.seed, 0)
         for name in ("test_fraction", "validation_fraction"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0.0 < value < 1.0):
                 raise ValueError(f"{name} must be in (0, 1), got {value!r}")
-        if not (isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0):
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        check_fraction("dropout", self.dropout)
         for name in ("lr", "clip_norm"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and value > 0):
-                raise ValueError(f"{name} must be > 0, got {value!r}")
+            check_positive(name, getattr(self, name))
+        check_positive("max_seconds", self.max_seconds, optional=True)
 
     @property
     def text_level(self) -> str:
@@ -249,8 +248,8 @@ class Translator:
     def attention_map(self, text: str, beam: int = 1) -> AttentionMap:
         """Translate ``text`` and return the attention of each output token over the source."""
         if self.model.config.attention is None:
-            raise ValueError("this model was trained with --attention none, so it has no attention "
-                             "to draw; train it with --attention additive or multiplicative")
+            raise ValueError("this model was trained with attention='none', so it has no attention "
+                             "to draw; train it with attention='additive' (or multiplicative)")
         beam = _check_beam(beam)
         src, lengths = self.encode_sources([text])
         hyps = self.model.generate(src, lengths, "greedy" if beam == 1 else "beam",
@@ -399,6 +398,23 @@ def train_translator(config: TranslateConfig, split: PairSplit | None = None) ->
     return TranslateResult(translator, scores, examples, seconds, split.description)
 
 
+RUN_KIND = "translate"
+
+
+def run_translate(config: TranslateConfig, out_dir: str | Path, *, overwrite: bool = False) -> TranslateResult:
+    """:func:`train_translator`, then the run folder ``out_dir``: ``model/`` (:meth:`Translator.save`)
+    and ``metrics.json`` (data, config, seconds, held-out scores, examples). ``out_dir`` must be new
+    or empty, or an earlier translate run with ``overwrite``; it appears only when complete."""
+    out = check_run_folder(out_dir, RUN_KIND, overwrite=overwrite)
+    result = train_translator(config)
+    report = {"data": result.data_description, "config": config.to_dict(), "train_seconds": result.train_seconds,
+              "test": result.scores.to_dict(), "examples": [list(e) for e in result.examples]}
+    with run_folder(out, RUN_KIND, overwrite=overwrite) as tmp:
+        result.translator.save(tmp / "model")
+        atomic_write_text(tmp / "metrics.json", json.dumps(report, indent=2, ensure_ascii=False))
+    return result
+
+
 def evaluate_translator(translator: Translator, pairs: Sequence[Pair],
                         beam: int = 1) -> tuple[TextScores, list[str]]:
     """Exact match, chrF and BLEU of the translations of ``pairs``' sources; also the outputs.
@@ -447,15 +463,3 @@ def _check_beam(beam: Any) -> int:
     if beam < 1:
         raise ValueError(f"beam size must be >= 1, got {beam}; use 1 for greedy decoding")
     return beam
-
-
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-
-
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")

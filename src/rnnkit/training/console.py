@@ -14,11 +14,17 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from lightning.pytorch.callbacks import ProgressBar, RichProgressBar, TQDMProgressBar
+import lightning.pytorch as L
+import torch
+from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
+
+log = logging.getLogger(__name__)
 
 LIGHTNING_LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning")
 
@@ -58,10 +64,36 @@ def lightning_output(quiet: bool) -> Iterator[None]:
                 logging.getLogger(name).setLevel(level)
 
 
-def progress_bar(choice: str) -> ProgressBar | None:
-    """The progress bar callback for ``TrainConfig.progress_bar``, or ``None`` for no bar."""
-    if choice == "off" or (choice == "auto" and not sys.stdout.isatty()):
+class ProgressLines(L.Callback):
+    """Progress where no bar can be drawn (output piped to a file or a log): one ``logging`` line
+    every ``every`` seconds of training with the epoch, the step, the latest training loss and the
+    time so far. The CLI shows it on stderr."""
+
+    def __init__(self, every: float = 10.0) -> None:
+        self.every = every
+        self._start = self._last = 0.0
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start = self._last = time.perf_counter()
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        now = time.perf_counter()
+        if now - self._last < self.every or trainer.global_rank != 0:
+            return
+        self._last = now
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs  # what training_step returned
+        shown = f", training loss {float(loss):.4f}" if isinstance(loss, torch.Tensor) else ""
+        log.info("epoch %d, step %d%s, %.0f s", trainer.current_epoch + 1, trainer.global_step, shown, now - self._start)
+
+
+def progress_bar(choice: str) -> L.Callback | None:
+    """The progress callback for ``TrainConfig.progress_bar``: a bar, :class:`ProgressLines`
+    ("auto" when stdout is not a terminal), or ``None`` ("off")."""
+    if choice == "off":
         return None
+    if choice == "auto" and not sys.stdout.isatty():
+        return ProgressLines()
     if choice == "rich":
         return RichProgressBar()
     return TQDMProgressBar()

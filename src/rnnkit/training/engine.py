@@ -47,7 +47,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.fabric.utilities.apply_func import move_data_to_device
-from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint, ProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
@@ -138,7 +138,7 @@ def _trainer(config: TrainConfig, callbacks: list[L.Callback], *, root_dir: str,
         callbacks=callbacks,
         logger=loggers,
         enable_checkpointing=checkpointing,
-        enable_progress_bar=bar is not None,
+        enable_progress_bar=isinstance(bar, ProgressBar),
         enable_model_summary=config.model_summary,
         num_sanity_val_steps=0,
         use_distributed_sampler=False,

@@ -1,0 +1,117 @@
+"""Bad input to every training command: exit code 2, exactly one line on stderr, no traceback, and
+nothing of the user's touched (issue: outputs never destroy anything).
+
+Each case fails before any training, so the whole module runs in seconds.
+"""
+
+import json
+
+import pytest
+
+from rnnkit.cli import main
+
+TRAINING_COMMANDS = {
+    "lm": ["lm", "train"],
+    "classify": ["classify", "train"],
+    "translate": ["translate", "train"],
+    "caption": ["caption", "train"],
+    "longrange": ["longrange"],
+    "embed": ["embed", "train"],
+    "gradients": ["gradients"],
+    "music": ["music", "train"],
+    "forecast": ["forecast"],
+}
+BUDGETED = [name for name in TRAINING_COMMANDS if name != "gradients"]  # gradients does not train
+
+
+def _fails_cleanly(argv, capsys, *needles):
+    code = main(argv)
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1 and lines[0].startswith(f"rnnkit {argv[0]}: error: "), err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+def _snapshot(root):
+    return sorted((str(p.relative_to(root)), p.read_bytes() if p.is_file() else b"") for p in root.rglob("*"))
+
+
+@pytest.fixture
+def users_folder(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    return mine
+
+
+@pytest.mark.parametrize("command", TRAINING_COMMANDS)
+def test_a_non_empty_folder_is_refused(command, users_folder, tmp_path, capsys):
+    before = _snapshot(tmp_path)
+    _fails_cleanly([*TRAINING_COMMANDS[command], "--out", str(users_folder)], capsys,
+                   f"--out {str(users_folder)!r} is not empty; choose a new folder")
+    assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", TRAINING_COMMANDS)
+def test_overwrite_never_replaces_a_folder_that_is_not_an_rnnkit_run(command, users_folder, tmp_path, capsys):
+    before = _snapshot(tmp_path)
+    _fails_cleanly([*TRAINING_COMMANDS[command], "--out", str(users_folder), "--overwrite"], capsys,
+                   "is not an rnnkit run folder", "choose a new folder")
+    assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", TRAINING_COMMANDS)
+def test_overwrite_never_replaces_another_commands_run(command, tmp_path, capsys):
+    other = "translate" if command != "translate" else "lm"
+    run = tmp_path / "run"
+    (run / "model").mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"command": other}))
+    (run / "model" / "config.json").write_text("{}")
+    before = _snapshot(tmp_path)
+    _fails_cleanly([*TRAINING_COMMANDS[command], "--out", str(run), "--overwrite"], capsys,
+                   f"holds a {other} run, which a {command} run never replaces")
+    assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", TRAINING_COMMANDS)
+def test_an_earlier_run_of_the_same_command_needs_overwrite(command, tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"command": command}))
+    before = _snapshot(tmp_path)
+    _fails_cleanly([*TRAINING_COMMANDS[command], "--out", str(run)], capsys,
+                   f"holds a {command} run; choose a new folder, or --overwrite to replace it")
+    assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", TRAINING_COMMANDS)
+def test_out_naming_a_file_is_refused(command, tmp_path, capsys):
+    target = tmp_path / "results.txt"
+    target.write_text("keep me")
+    _fails_cleanly([*TRAINING_COMMANDS[command], "--out", str(target)], capsys, "is a file; give a folder path")
+    assert target.read_text() == "keep me" and [p.name for p in tmp_path.iterdir()] == ["results.txt"]
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf"])
+@pytest.mark.parametrize("command", BUDGETED)
+def test_a_time_budget_must_be_a_positive_number(command, value, tmp_path, capsys):
+    _fails_cleanly([*TRAINING_COMMANDS[command], "--max-seconds", value, "--out", str(tmp_path / "run")], capsys,
+                   "--max-seconds")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("command", [name for name in BUDGETED if name != "embed"])  # word2vec: no --lr
+def test_a_learning_rate_must_be_positive(command, tmp_path, capsys):
+    _fails_cleanly([*TRAINING_COMMANDS[command], "--lr", "0", "--out", str(tmp_path / "run")], capsys, "--lr")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("command", ["lm", "classify"])
+def test_a_vocabulary_of_only_reserved_tokens_is_refused(command, tmp_path, capsys):
+    _fails_cleanly([*TRAINING_COMMANDS[command], "--min-freq", "1000000", "--out", str(tmp_path / "run")], capsys,
+                   "--min-freq 1000000 leaves only the reserved tokens", "lower --min-freq")
+    assert not (tmp_path / "run").exists()
