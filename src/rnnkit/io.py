@@ -91,6 +91,24 @@ def check_run_folder(path: str | os.PathLike[str], kind: str, *, overwrite: bool
     return target
 
 
+def _marker(kind: str, **extra: object) -> str:
+    from rnnkit import __version__
+
+    data = {"command": kind, "rnnkit": __version__, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **extra}
+    return json.dumps(data, indent=1) + "\n"
+
+
+def _move_into_place(staging: Path, target: Path, kind: str, overwrite: bool) -> None:
+    check_run_folder(target, kind, overwrite=overwrite)  # nothing else took the folder meanwhile
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+        os.replace(target, old / "run")
+        os.replace(staging, target)
+        shutil.rmtree(old)
+    else:
+        os.replace(staging, target)
+
+
 @contextmanager
 def run_folder(path: str | os.PathLike[str], kind: str, *, overwrite: bool = False) -> Iterator[Path]:
     """Assemble a ``kind`` run (e.g. "lm") in a temporary sibling folder; move it onto ``path`` only
@@ -100,23 +118,65 @@ def run_folder(path: str | os.PathLike[str], kind: str, *, overwrite: bool = Fal
     replaced, but only once the new one is complete (see :func:`check_run_folder`). The run gets a
     :data:`RUN_MARKER` file. If the block raises, nothing is left behind and ``path`` is untouched.
     """
-    from rnnkit import __version__
-
     target = check_run_folder(path, kind, overwrite=overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
-        marker = {"command": kind, "rnnkit": __version__, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        (tmp / RUN_MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
+        (tmp / RUN_MARKER).write_text(_marker(kind), encoding="utf-8")
         yield tmp
-        check_run_folder(target, kind, overwrite=overwrite)  # nothing else took the folder meanwhile
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-            os.replace(target, old / "run")
-            os.replace(tmp, target)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, target)
+        _move_into_place(tmp, target, kind, overwrite)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+def partial_path(path: str | os.PathLike[str]) -> Path:
+    """Where a resumable run to ``path`` is assembled (``.<name>.partial`` beside it): what a killed
+    run leaves behind, and what ``resume`` continues."""
+    target = Path(path)
+    return target.parent / f".{target.name}.partial"
+
+
+def interrupted_settings(path: str | os.PathLike[str], kind: str) -> dict:
+    """The settings an interrupted ``kind`` run to ``path`` was started with (to resume it)."""
+    staging = partial_path(path)
+    try:
+        data = json.loads((staging / RUN_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise FileNotFoundError(f"there is no interrupted run to resume at out_dir {str(path)!r} (no readable "
+                                f"{staging.name}/{RUN_MARKER}); start a new run") from None
+    if data.get("command") != kind:
+        raise FileExistsError(f"the interrupted run at out_dir {str(path)!r} is a {data.get('command')} run, "
+                              f"not a {kind} run")
+    return dict(data.get("settings") or {})
+
+
+@contextmanager
+def resumable_run_folder(path: str | os.PathLike[str], kind: str, settings: dict, *, overwrite: bool = False,
+                         resume: bool = False) -> Iterator[Path]:
+    """:func:`run_folder` for a run that can be continued after it was killed.
+
+    The run is assembled in :func:`partial_path` ``(path)`` with ``settings`` (JSON) in its
+    :data:`RUN_MARKER`. A run stopped by Ctrl-C or killed leaves that folder; ``resume=True``
+    yields it again to continue (its checkpoints are the caller's), and a new run refuses to start
+    while it exists. A run that fails with an error leaves nothing.
+    """
+    target = check_run_folder(path, kind, overwrite=overwrite)
+    staging = partial_path(target)
+    if resume:
+        interrupted_settings(target, kind)
+    elif staging.exists():
+        raise FileExistsError(f"out_dir {str(path)!r} has an interrupted {kind} run in {str(staging)!r}; continue it "
+                              "(resume=True) or delete that folder")
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
+        (staging / RUN_MARKER).write_text(_marker(kind, settings=settings), encoding="utf-8")
+    try:
+        yield staging
+        _move_into_place(staging, target, kind, overwrite)
+    except KeyboardInterrupt:
+        raise  # the run can be resumed
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

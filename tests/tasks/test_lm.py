@@ -20,7 +20,8 @@ def hamlet_lm(tmp_path_factory):
     source = root / "hamlet20k.txt"
     source.write_text(load_corpus("hamlet")[:20000], encoding="utf-8")
     torch.manual_seed(0)
-    report = train_lm(LMTrainConfig(source=str(source), cell="lstm", max_steps=120, **TINY), root / "run")
+    report = train_lm(LMTrainConfig(source=str(source), cell="lstm", max_steps=120, val_fraction=0.1,
+                                    test_fraction=0.1, **TINY), root / "run")
     return report
 
 
@@ -40,17 +41,17 @@ def test_seed_hello_model_predicts_e_l_l_o(tmp_path):
     assert report.bits_per_char < 0.2
 
 
-def test_tiny_lm_lowers_validation_bits_per_char_by_a_factor(hamlet_lm):
+def test_tiny_lm_lowers_test_bits_per_char_by_a_factor(hamlet_lm):
     # an untrained model is near log2(V) ~ 6 bits/char; 120 updates bring it below 3.6 (factor > 1.6)
     assert hamlet_lm.initial_bits_per_char > 5.5
     assert hamlet_lm.bits_per_char < 3.6
     assert hamlet_lm.initial_bits_per_char / hamlet_lm.bits_per_char > 1.6
-    assert hamlet_lm.bits_per_char == pytest.approx(hamlet_lm.val_loss / math.log(2))
-    assert hamlet_lm.perplexity == pytest.approx(math.exp(hamlet_lm.val_loss))
+    assert hamlet_lm.bits_per_char == pytest.approx(hamlet_lm.test_loss / math.log(2))
+    assert hamlet_lm.perplexity == pytest.approx(math.exp(hamlet_lm.test_loss))
     assert hamlet_lm.steps == 120
 
 
-def test_the_kneser_ney_baseline_is_scored_on_the_same_validation_tail(hamlet_lm):
+def test_the_kneser_ney_baseline_is_scored_on_the_same_test_tail(hamlet_lm):
     # Hamlet at char level: an n-gram of order 4-7 reaches ~2.3-2.6 bits/char, chosen on the training tail;
     # 120 updates of a tiny LSTM are far from it, and the report says so in numbers
     ngram = hamlet_lm.ngram
@@ -89,7 +90,7 @@ def test_word_level_lm_reports_bits_per_character_over_characters(tmp_path):
     report = train_lm(config, tmp_path / "run")
     assert report.level == "word" and report.vocab_size == 4 + 8
     assert report.chars_per_token == pytest.approx(48 / 14)  # 48 characters per line, 14 tokens
-    assert report.bits_per_char == pytest.approx(report.val_loss / math.log(2) / report.chars_per_token)
+    assert report.bits_per_char == pytest.approx(report.test_loss / math.log(2) / report.chars_per_token)
     assert report.bits_per_char < report.initial_bits_per_char / 3
     text = generate_text(report.model_dir, GenerateConfig(prime="The cat", length=5, temperature=0)).text
     assert text.startswith("the cat sat on the")
@@ -138,7 +139,7 @@ def test_generate_config_errors(kwargs, match):
 
 def test_text_shorter_than_one_chunk(tmp_path):
     source = tmp_path / "short.txt"
-    source.write_text("a short text " * 10)  # 130 chars: 117 for training
+    source.write_text("a short text " * 10)  # 130 chars: 6 validation, 6 test, 118 for training
     config = LMTrainConfig(source=str(source), batch_size=8, bptt=16, progress_bar="off")
-    with pytest.raises(DataError, match=r"the training text has 117 tokens, shorter than one training chunk of 8 streams x 16 steps \+ 1 = 129 tokens"):
+    with pytest.raises(DataError, match=r"the training text has 118 tokens, shorter than one training chunk of 8 streams x 16 steps \+ 1 = 129 tokens"):
         train_lm(config, tmp_path / "run")

@@ -54,7 +54,7 @@ def data():
 
 
 def config(checkpoint_dir=None) -> TrainConfig:
-    return TrainConfig(log_dir=checkpoint_dir, loggers=(), optimizer="adam", lr=0.01, lr_schedule="step", lr_step_epochs=1, lr_gamma=0.5,
+    return TrainConfig(log_dir=checkpoint_dir, loggers=("csv",), log_every_n_steps=1, optimizer="adam", lr=0.01, lr_schedule="step", lr_step_epochs=1, lr_gamma=0.5,
                        max_epochs=EPOCHS, batch_size=BATCH, shuffle=True, seed=3, accelerator="cpu",
                        progress_bar="off", checkpoint_dir=checkpoint_dir, checkpoint_every_n_steps=3)
 

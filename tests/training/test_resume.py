@@ -1,6 +1,7 @@
 """Kill a training run with SIGKILL after a checkpoint, resume it, and lose nothing; a checkpoint
 that was being written when the process died never replaces a good one; bad checkpoints are refused."""
 
+import csv
 import importlib.util
 import os
 import signal
@@ -55,9 +56,17 @@ def test_sigkill_then_resume_continues_from_the_checkpoint_with_nothing_lost(tmp
     # history.json keeps the epochs finished before the kill and adds the rest, one row per epoch.
     assert [row["epoch"] for row in result.history] == [0, 1, 2]
     assert [row["lr"] for row in result.history] == [0.01, 0.005, 0.0025]
-    reference, _ = worker.train()                                        # the same run, never interrupted
+    reference, unbroken = worker.train()                                 # the same run, never interrupted
     for key, value in reference.state_dict().items():
         torch.testing.assert_close(resumed.state_dict()[key], value, rtol=0, atol=0)
+    # the epoch means count every batch, those before the kill included
+    for row, expected in zip(result.history, unbroken.history, strict=True):
+        assert row["train_loss"] == pytest.approx(expected["train_loss"], rel=1e-6)
+    # metrics.csv keeps what was logged before the kill: a step loss for every step, each epoch's mean
+    with open(tmp_path / "metrics.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert sorted({int(r["step"]) for r in rows if r.get("train_loss_step")}) == list(range(24))
+    assert sorted(int(float(r["epoch"])) for r in rows if r.get("train_loss")) == [0, 1, 2]
 
 
 def test_a_checkpoint_interrupted_while_written_never_replaces_the_good_one(tmp_path, monkeypatch):

@@ -150,11 +150,12 @@ class NgramBaseline:
 
 
 def kneser_ney_baseline(train: Sequence[int], held_out: Sequence[int], vocab_size: int,
-                        orders: Sequence[int] = (1, 2, 3, 4, 5, 6), dev_fraction: float = 0.1) -> NgramBaseline:
+                        orders: Sequence[int] = (1, 2, 3, 4, 5, 6), dev_fraction: float = 0.1,
+                        gap: Sequence[int] = ()) -> NgramBaseline:
     """Choose the order on the last ``dev_fraction`` of ``train`` (counted on the rest), refit on
-    all of ``train`` and score ``held_out`` (reading the end of ``train`` as its first context):
-    the held-out tokens play no part in the choice. Orders too high for the vocabulary's codes are
-    left out."""
+    all of ``train`` and score ``held_out`` (reading the end of ``train`` + ``gap``, the tokens
+    between the two, as its first context): the held-out tokens play no part in the choice.
+    Orders too high for the vocabulary's codes are left out."""
     train = list(train)
     orders = [n for n in orders if n * np.log2(max(vocab_size, 2)) < 62] or [1]
     cut = max(1, int(len(train) * (1 - dev_fraction)))
@@ -162,4 +163,4 @@ def kneser_ney_baseline(train: Sequence[int], held_out: Sequence[int], vocab_siz
     dev = {n: dev_model.cross_entropy(train[cut:], n, context=train[:cut]) for n in orders}
     best = min(dev, key=dev.get)
     model = KneserNeyLM(vocab_size, best).fit(train)
-    return NgramBaseline(best, model.cross_entropy(held_out, best, context=train), dev)
+    return NgramBaseline(best, model.cross_entropy(held_out, best, context=train + list(gap)), dev)

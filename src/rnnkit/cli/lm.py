@@ -19,7 +19,17 @@ from rnnkit.cli.common import add_output_options, run_dir_path
 from rnnkit.data.corpora import CORPORA
 from rnnkit.data.tokenizers import LEVELS
 from rnnkit.models.validation import CELLS
-from rnnkit.tasks.lm import GenerateConfig, LMReport, LMTrainConfig, generate_text, generate_with, load_lm, train_lm
+from rnnkit.io import interrupted_settings
+from rnnkit.tasks.lm import (
+    RUN_KIND,
+    GenerateConfig,
+    LMReport,
+    LMTrainConfig,
+    generate_text,
+    generate_with,
+    load_lm,
+    train_lm,
+)
 
 
 
@@ -46,8 +56,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--min-freq", type=int, default=1, help="rarer tokens become <unk> (default: 1)")
     train.add_argument("--max-vocab", type=int, default=None,
                        help="keep at most this many tokens, 4 reserved included (default: all)")
-    train.add_argument("--val-fraction", type=float, default=0.1,
-                       help="tail of the text used for validation (default: 0.1)")
+    train.add_argument("--val-fraction", type=float, default=0.05,
+                       help="part of the text before the test part that picks the best epoch (default: 0.05)")
+    train.add_argument("--test-fraction", type=float, default=0.05,
+                       help="tail of the text the scores are reported on, never used for a choice (default: 0.05)")
     train.add_argument("--cell", default="lstm", choices=CELLS, help="recurrent cell (default: lstm)")
     train.add_argument("--embedding-dim", type=int, default=64, help="token embedding size (default: 64)")
     train.add_argument("--hidden", type=int, default=256, help="hidden size (default: 256)")
@@ -68,6 +80,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--sample-length", type=int, default=200,
                        help="print a sample of this many tokens after training, 0 = none (default: 200)")
     add_output_options(train, "lm")
+    train.add_argument("--resume", metavar="RUN_DIR",
+                       help="continue the interrupted (killed) run whose --out was RUN_DIR, with its own settings")
     train.set_defaults(func=run_train)
 
     gen = sub.add_parser("generate", help="generate text with a trained language model")
@@ -91,7 +105,7 @@ def build_train_config(args: argparse.Namespace) -> LMTrainConfig:
     return LMTrainConfig(
         source=args.file or args.corpus, encoding=args.encoding, level=args.level,
         lowercase=args.lowercase, min_freq=args.min_freq, max_vocab=args.max_vocab,
-        val_fraction=args.val_fraction, cell=args.cell, embedding_dim=args.embedding_dim,
+        val_fraction=args.val_fraction, test_fraction=args.test_fraction, cell=args.cell, embedding_dim=args.embedding_dim,
         hidden_size=args.hidden, num_layers=args.layers, dropout=args.dropout,
         tie_weights=args.tie_weights, cell_kwargs=cell_kwargs, batch_size=args.batch_size,
         bptt=args.bptt, epochs=args.epochs, max_steps=args.max_steps, max_seconds=args.max_seconds,
@@ -101,12 +115,12 @@ def build_train_config(args: argparse.Namespace) -> LMTrainConfig:
 
 def print_report(report: LMReport, console: Console) -> None:
     unit = "char" if report.level == "char" else "word"
-    table = Table(title=f"{report.level}-level language model, validation ({report.val_tokens} {unit}s)")
+    table = Table(title=f"{report.level}-level language model, held-out test ({report.test_tokens} {unit}s)")
     table.add_column("metric")
     table.add_column("before training", justify="right")
     table.add_column("after training", justify="right")
-    table.add_row("loss (nats/token)", f"{report.initial_val_loss:.4f}", f"{report.val_loss:.4f}")
-    table.add_row("perplexity", f"{math.exp(report.initial_val_loss):.2f}", f"{report.perplexity:.2f}")
+    table.add_row("loss (nats/token)", f"{report.initial_test_loss:.4f}", f"{report.test_loss:.4f}")
+    table.add_row("perplexity", f"{math.exp(report.initial_test_loss):.2f}", f"{report.perplexity:.2f}")
     table.add_row("bits per character", f"{report.initial_bits_per_char:.3f}", f"{report.bits_per_char:.3f}")
     if report.ngram is not None and report.ngram_bits_per_char is not None:
         table.add_row(f"Kneser-Ney {report.ngram.order}-gram, bits per character", "",
@@ -130,9 +144,13 @@ def print_report(report: LMReport, console: Console) -> None:
 def run_train(args: argparse.Namespace) -> int:
     if args.sample_length < 0:
         raise ValueError(f"--sample-length must be >= 0, got {args.sample_length}")
-    config = build_train_config(args)
-    report = train_lm(config, run_dir_path("lm", args.out), overwrite=args.overwrite)
     console = Console()
+    if args.resume is not None:
+        config = LMTrainConfig(**interrupted_settings(args.resume, RUN_KIND))
+        console.print(f"resuming the interrupted lm run in {args.resume} with its own settings", highlight=False)
+        report = train_lm(config, args.resume, resume=True)
+    else:
+        report = train_lm(build_train_config(args), run_dir_path("lm", args.out), overwrite=args.overwrite)
     print_report(report, console)
     if args.sample_length:
         model, vocab, tokenizer, _ = load_lm(report.model_dir)

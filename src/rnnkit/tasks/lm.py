@@ -3,18 +3,20 @@
 What ``rnnkit lm`` runs::
 
     report = train_lm(LMTrainConfig(source="hamlet", level="char", cell="lstm"), out_dir)
-    report.val_bits_per_char, report.model_dir
+    report.bits_per_char, report.model_dir
     text = generate_text(report.model_dir, GenerateConfig(prime="To be", length=200, seed=1))
 
 Training (seed 002, many-to-many next-token prediction):
 
-* the text (a named corpus or a UTF-8 file) is tokenized (``char`` or ``word``) and the first
-  ``1 - val_fraction`` of the token stream is the training part, the tail the validation part;
+* the text (a named corpus or a UTF-8 file) is tokenized (``char`` or ``word``); the token stream's
+  last ``test_fraction`` is the test part, the ``val_fraction`` before it the validation part
+  (it picks the best epoch), the rest the training part;
 * the vocabulary is built on the training part only (validation tokens it lacks count as ``<unk>``);
 * the training stream is cut into ``batch_size`` parallel streams and walked in chunks of
   ``bptt`` steps (``rnnkit.training.StreamDataset``); the recurrent state is carried from chunk to
   chunk and detached after each update (truncated BPTT, ``TrainConfig.tbptt_steps``);
-* reported on the validation stream (state carried the same way): the mean cross-entropy per
+* reported on the test stream, which played no part in any choice (state carried the same way),
+  beside the n-gram baseline on the same stream: the mean cross-entropy per
   token ``L`` (nats), the perplexity ``exp(L)`` and the bits per character. At char level bits per
   character = ``L / ln 2``; at word level it is ``L / ln 2`` divided by the mean number of
   characters per word token of the text (its length in characters, spaces and newlines included,
@@ -33,6 +35,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,11 +44,11 @@ import torch
 
 from rnnkit.baselines.ngram import NgramBaseline, kneser_ney_baseline
 from rnnkit.data.corpora import CORPORA, load_source
-from rnnkit.data.text import require_stream_length, split_stream
+from rnnkit.data.text import require_stream_length
 from rnnkit.data.tokenizers import LEVELS, Tokenizer, get_tokenizer, tokenizer_from_dict
 from rnnkit.data.vocab import SPECIALS, Vocab
 from rnnkit.errors import DataError
-from rnnkit.io import check_run_folder, run_folder
+from rnnkit.io import check_run_folder, resumable_run_folder
 from rnnkit.models import LanguageModel, LanguageModelConfig
 from rnnkit.training import StreamDataset, StreamingLMObjective, TrainConfig, evaluate, fit, load_model, save_model
 
@@ -53,6 +56,9 @@ log = logging.getLogger(__name__)
 
 MODEL_DIR = "model"
 RUN_KIND = "lm"
+CHECKPOINTS = "checkpoints"
+CHECKPOINT_EVERY = 100
+"""Updates between the checkpoints a killed run resumes from (and at every epoch end)."""
 
 
 @dataclass
@@ -62,7 +68,7 @@ class LMTrainConfig:
     Data: ``source`` (a named corpus: hamlet, wiki; or a text file path), ``encoding``,
     ``level`` ("char" or "word"), ``lowercase`` (None = the tokenizer's default: char False,
     word True), ``min_freq`` and ``max_vocab`` (vocabulary limits, reserved tokens included),
-    ``val_fraction`` (tail of the stream kept for validation).
+    ``val_fraction`` and ``test_fraction`` (the stream's tail: validation, then test).
 
     Model: ``cell`` (rnn, lstm, gru, slstm, mlstm), ``embedding_dim``, ``hidden_size``,
     ``num_layers``, ``dropout``, ``tie_weights``, ``cell_kwargs``.
@@ -81,7 +87,8 @@ class LMTrainConfig:
     lowercase: bool | None = None
     min_freq: int = 1
     max_vocab: int | None = None
-    val_fraction: float = 0.1
+    val_fraction: float = 0.05
+    test_fraction: float = 0.05
     cell: str = "lstm"
     embedding_dim: int = 64
     hidden_size: int = 256
@@ -107,8 +114,12 @@ class LMTrainConfig:
             raise ValueError(
                 f"source must be a corpus name ({', '.join(CORPORA)}) or a text file path, got {self.source!r}"
             )
-        if not 0.0 < self.val_fraction < 0.5:
-            raise ValueError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
+        for name in ("val_fraction", "test_fraction"):
+            if not 0.0 < getattr(self, name) < 0.5:
+                raise ValueError(f"{name} must be in (0, 0.5), got {getattr(self, name)}")
+        if self.val_fraction + self.test_fraction >= 0.5:
+            raise ValueError(f"val_fraction + test_fraction must be < 0.5 (the rest trains), got "
+                             f"{self.val_fraction} + {self.test_fraction}")
         for name in ("batch_size", "bptt", "min_freq"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -124,12 +135,13 @@ class LMTrainConfig:
             tie_weights=self.tie_weights, cell_kwargs=dict(self.cell_kwargs),
         )
 
-    def train_config(self, log_dir: str | None = None) -> TrainConfig:
+    def train_config(self, log_dir: str | None = None, checkpoint_dir: str | None = None) -> TrainConfig:
         return TrainConfig(
             optimizer="adam", lr=self.lr, clip_norm=self.clip_norm, batch_size=self.batch_size,
             tbptt_steps=self.bptt, max_epochs=self.epochs, max_steps=self.max_steps,
             max_seconds=self.max_seconds, seed=self.seed, progress_bar=self.progress_bar,
-            log_dir=log_dir, restore_best=True,
+            log_dir=log_dir, restore_best=True, checkpoint_dir=checkpoint_dir,
+            checkpoint_every_n_steps=CHECKPOINT_EVERY if checkpoint_dir else None,
         )
 
 
@@ -137,8 +149,8 @@ class LMTrainConfig:
 class LMReport:
     """Result of :func:`train_lm`.
 
-    Losses are mean cross-entropies per token in nats on the validation stream; ``initial_*``
-    are measured before training (the untrained model), the others after it.
+    Losses are mean cross-entropies per token in nats on the test stream (never used for a
+    choice); ``initial_*`` are measured before training (the untrained model), the others after it.
     """
 
     model_dir: Path
@@ -147,9 +159,10 @@ class LMReport:
     parameters: int
     train_tokens: int
     val_tokens: int
+    test_tokens: int
     chars_per_token: float
-    initial_val_loss: float
-    val_loss: float
+    initial_test_loss: float
+    test_loss: float
     perplexity: float
     bits_per_char: float
     initial_bits_per_char: float
@@ -170,11 +183,16 @@ def _bits_per_char(loss: float, chars_per_token: float) -> float:
     return loss / math.log(2.0) / chars_per_token
 
 
-def train_lm(config: LMTrainConfig, out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> LMReport:
+def train_lm(config: LMTrainConfig, out_dir: str | os.PathLike[str], *, overwrite: bool = False,
+             resume: bool = False) -> LMReport:
     """Train a :class:`~rnnkit.models.LanguageModel` on ``config.source``; save it under ``out_dir/model``.
 
-    The run (model, training logs) is assembled in a temporary sibling of ``out_dir`` and moved
-    there when complete; ``out_dir`` must be new or empty, or an earlier lm run with ``overwrite``.
+    The run (model, training logs) is assembled in ``.<out_dir>.partial`` beside ``out_dir`` and
+    moved there when complete; ``out_dir`` must be new or empty, or an earlier lm run with
+    ``overwrite``. A killed run leaves that folder with its last checkpoint (every
+    :data:`CHECKPOINT_EVERY` updates and every epoch): ``resume=True`` with the same ``config``
+    (:func:`rnnkit.io.interrupted_settings` gives it back) continues it to the result an
+    uninterrupted run gives, its metrics history whole.
     """
     out_dir = check_run_folder(out_dir, RUN_KIND, overwrite=overwrite)
     tokenizer = get_tokenizer(config.level, lowercase=config.lowercase)
@@ -182,39 +200,42 @@ def train_lm(config: LMTrainConfig, out_dir: str | os.PathLike[str], *, overwrit
     tokens = tokenizer.tokenize(text)
     if len(tokens) < 2:
         raise DataError(f"the text has {len(tokens)} {config.level} tokens; a language model needs more text")
-    n_val = max(1, int(round(len(tokens) * config.val_fraction)))
-    train_tokens = tokens[:-n_val]
+    n_val, n_test = (max(1, int(round(len(tokens) * f))) for f in (config.val_fraction, config.test_fraction))
+    train_tokens = tokens[: -(n_val + n_test)]
     vocab = Vocab.build([train_tokens], min_freq=config.min_freq, max_size=config.max_vocab)
     ids = torch.tensor(vocab.encode(tokens), dtype=torch.long)
-    train_ids, val_ids = split_stream(ids, n_val / len(ids))
+    train_ids, val_ids, test_ids = ids[: -(n_val + n_test)], ids[-(n_val + n_test) : -n_test], ids[-n_test:]
     require_stream_length(len(train_ids), config.batch_size, config.bptt, what="training text")
     require_stream_length(len(val_ids), config.batch_size, 1, what="validation text")
+    require_stream_length(len(test_ids), config.batch_size, 1, what="test text")
     chars_per_token = len(text) / len(tokens) if config.level == "word" else 1.0
 
-    with run_folder(out_dir, RUN_KIND, overwrite=overwrite) as tmp:
+    with resumable_run_folder(out_dir, RUN_KIND, asdict(config), overwrite=overwrite, resume=resume) as tmp:
         torch.manual_seed(config.seed)
         model = LanguageModel(config.model_config(len(vocab)))
         train_data = StreamDataset(train_ids, num_streams=config.batch_size, seq_len=config.bptt)
         val_data = StreamDataset(val_ids, num_streams=config.batch_size, seq_len=config.bptt)
-        train_config = config.train_config(log_dir=str(tmp / "logs"))
+        test_data = StreamDataset(test_ids, num_streams=config.batch_size, seq_len=config.bptt)
+        train_config = config.train_config(log_dir=str(tmp / "logs"), checkpoint_dir=str(tmp / CHECKPOINTS))
         objective = StreamingLMObjective()
-        initial = evaluate(model, objective, val_data, train_config)["loss"]
+        initial = evaluate(model, objective, test_data, train_config)["loss"]
         log.info(
             "training a %s %s LM: %d tokens, vocabulary %d, %d parameters",
             config.level, config.cell, len(train_ids), len(vocab), sum(p.numel() for p in model.parameters()),
         )
-        result = fit(model, objective, train_data, val_data, config=train_config)
-        final = evaluate(model, objective, val_data, train_config)["loss"]
+        result = fit(model, objective, train_data, val_data, config=train_config, resume_from="last" if resume else None)
+        final = evaluate(model, objective, test_data, train_config)["loss"]
         metrics = {
-            "val_loss": final,
+            "test_loss": final,
             "perplexity": math.exp(final),
             "bits_per_char": _bits_per_char(final, chars_per_token),
-            "initial_val_loss": initial,
+            "initial_test_loss": initial,
             "chars_per_token": chars_per_token,
         }
         ngram = None
         if config.baseline:
-            ngram = kneser_ney_baseline(train_ids.tolist(), val_ids.tolist(), len(vocab), NGRAM_ORDERS[config.level])
+            ngram = kneser_ney_baseline(train_ids.tolist(), test_ids.tolist(), len(vocab), NGRAM_ORDERS[config.level],
+                                        gap=val_ids.tolist())
             metrics["ngram_order"] = ngram.order
             metrics["ngram_bits_per_char"] = _bits_per_char(ngram.cross_entropy, chars_per_token)
             log.info("Kneser-Ney %d-gram: %.3f bits/char", ngram.order, metrics["ngram_bits_per_char"])
@@ -223,6 +244,7 @@ def train_lm(config: LMTrainConfig, out_dir: str | os.PathLike[str], *, overwrit
             extras={"vocab": vocab.to_dict(), "tokenizer": tokenizer.to_dict(), "metrics": metrics,
                     "train_config": asdict(config)},
         )
+        shutil.rmtree(tmp / CHECKPOINTS)  # only an unfinished run needs them
     trained_tokens = result.global_step * config.batch_size * config.bptt
     return LMReport(
         model_dir=out_dir / MODEL_DIR,
@@ -231,9 +253,10 @@ def train_lm(config: LMTrainConfig, out_dir: str | os.PathLike[str], *, overwrit
         parameters=sum(p.numel() for p in model.parameters()),
         train_tokens=len(train_ids),
         val_tokens=len(val_ids),
+        test_tokens=len(test_ids),
         chars_per_token=chars_per_token,
-        initial_val_loss=initial,
-        val_loss=final,
+        initial_test_loss=initial,
+        test_loss=final,
         perplexity=math.exp(final),
         bits_per_char=_bits_per_char(final, chars_per_token),
         initial_bits_per_char=_bits_per_char(initial, chars_per_token),

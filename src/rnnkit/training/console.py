@@ -82,7 +82,7 @@ class ProgressLines(L.Callback):
         if now - self._last < self.every or trainer.global_rank != 0:
             return
         self._last = now
-        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs  # what training_step returned
+        loss = getattr(pl_module, "last_loss", None)
         shown = f", training loss {float(loss):.4f}" if isinstance(loss, torch.Tensor) else ""
         log.info("epoch %d, step %d%s, %.0f s", trainer.current_epoch + 1, trainer.global_step, shown, now - self._start)
 

@@ -34,6 +34,7 @@ environment variables ``MASTER_ADDR``, ``MASTER_PORT``, ``NODE_RANK``, or SLURM 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import logging
 import tempfile
@@ -160,6 +161,24 @@ def _loggers(config: TrainConfig) -> list[Any] | bool:
     return loggers
 
 
+def _keep_logged_rows(loggers: list[Any], step: int) -> None:
+    """A resumed run's CSV logger starts a fresh ``metrics.csv``: write back the rows the run had
+    logged up to its checkpoint's ``step``, so the file keeps the whole history."""
+    for logger in loggers:
+        if not isinstance(logger, CSVLogger):
+            continue
+        path = Path(logger.log_dir) / "metrics.csv"
+        rows = []
+        if path.is_file():
+            with path.open(newline="", encoding="utf-8") as fh:
+                rows = [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(fh)]
+        writer = logger.experiment  # (creating it removes the old file)
+        for row in rows:
+            if row.get("step", 0) <= step:
+                writer.log_metrics({k: v for k, v in row.items() if k != "step"}, int(row["step"]))
+        logger.save()
+
+
 def _resume_path(resume_from: str | None, config: TrainConfig) -> str | None:
     if resume_from is None:
         return None
@@ -243,6 +262,8 @@ def fit(
                                                patience=config.early_stopping_patience,
                                                min_delta=config.early_stopping_min_delta))
         loggers = _loggers(config)
+        if ckpt_path is not None and loggers:
+            _keep_logged_rows(loggers, int(read_training_checkpoint(ckpt_path).get("global_step", 0)))
         if loggers and config.lr_schedule != "constant":
             all_callbacks.append(LearningRateMonitor(logging_interval="epoch"))
         all_callbacks.extend(callbacks)

@@ -60,6 +60,7 @@ class TaskModule(L.LightningModule):
                              "RegressionObjective(stateful=True) or StreamingLMObjective()")
         self.model = model
         self.objective = objective
+        self.last_loss: Tensor | None = None
         self.config = config
         self.monitor = monitor
         self.automatic_optimization = config.tbptt_steps is None
@@ -153,7 +154,9 @@ class TaskModule(L.LightningModule):
                       sync_dist=self.trainer.world_size > 1)
 
     def _log_step(self, loss: Tensor) -> None:
-        """The step loss, for the progress bar and the loggers (skipped when nobody shows it)."""
+        """The step loss, for the progress bar and the loggers (skipped when nobody shows it), and
+        kept as ``last_loss`` (a tensor: reading it is left to whoever shows it)."""
+        self.last_loss = loss.detach()
         if self.trainer.loggers or self.trainer.progress_bar_callback is not None:
             self.log("train_loss_step", loss.detach(), on_step=True, on_epoch=False, prog_bar=True, batch_size=1)
 
@@ -229,10 +232,15 @@ class TaskModule(L.LightningModule):
 
     # ---------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Store the RNG states, so a resumed run draws the same dropout masks as an unbroken one."""
+        """Store what a resumed run needs to go on as an unbroken one: the RNG states (the same
+        dropout masks), the training epoch's sums so far and the state a streaming objective
+        carries to the next batch (a checkpoint may fall mid-epoch)."""
         checkpoint["rnnkit"] = {
             "torch_rng_state": torch.get_rng_state(),
             "cuda_rng_states": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "train_sums": dict(self._sums.get("train", {})),
+            "train_count": self._counts.get("train", 0),
+            "train_carried": self._carried.get("train"),
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -242,3 +250,7 @@ class TaskModule(L.LightningModule):
         torch.set_rng_state(saved["torch_rng_state"])
         if saved["cuda_rng_states"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(saved["cuda_rng_states"])
+        if saved.get("train_sums"):
+            self._sums["train"], self._counts["train"] = dict(saved["train_sums"]), int(saved["train_count"])
+        if saved.get("train_carried") is not None:
+            self._carried["train"] = saved["train_carried"]
