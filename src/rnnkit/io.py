@@ -130,6 +130,10 @@ def run_folder(path: str | os.PathLike[str], kind: str, *, overwrite: bool = Fal
             shutil.rmtree(tmp)
 
 
+CHECKPOINTS = "checkpoints"
+"""The folder of a resumable run's training checkpoints, inside its partial folder."""
+
+
 def partial_path(path: str | os.PathLike[str]) -> Path:
     """Where a resumable run to ``path`` is assembled (``.<name>.partial`` beside it): what a killed
     run leaves behind, and what ``resume`` continues."""
@@ -151,16 +155,10 @@ def interrupted_settings(path: str | os.PathLike[str], kind: str) -> dict:
     return dict(data.get("settings") or {})
 
 
-@contextmanager
-def resumable_run_folder(path: str | os.PathLike[str], kind: str, settings: dict, *, overwrite: bool = False,
-                         resume: bool = False) -> Iterator[Path]:
-    """:func:`run_folder` for a run that can be continued after it was killed.
-
-    The run is assembled in :func:`partial_path` ``(path)`` with ``settings`` (JSON) in its
-    :data:`RUN_MARKER`. A run stopped by Ctrl-C or killed leaves that folder; ``resume=True``
-    yields it again to continue (its checkpoints are the caller's), and a new run refuses to start
-    while it exists. A run that fails with an error leaves nothing.
-    """
+def check_resumable_run_folder(path: str | os.PathLike[str], kind: str, *, overwrite: bool = False,
+                               resume: bool = False) -> Path:
+    """:func:`check_run_folder`, and: with ``resume`` an interrupted ``kind`` run to ``path`` must
+    exist; without it, none may (a new run never discards one). Returns ``path``."""
     target = check_run_folder(path, kind, overwrite=overwrite)
     staging = partial_path(target)
     if resume:
@@ -168,12 +166,29 @@ def resumable_run_folder(path: str | os.PathLike[str], kind: str, settings: dict
     elif staging.exists():
         raise FileExistsError(f"out_dir {str(path)!r} has an interrupted {kind} run in {str(staging)!r}; continue it "
                               "(resume=True) or delete that folder")
-    else:
+    return target
+
+
+@contextmanager
+def resumable_run_folder(path: str | os.PathLike[str], kind: str, settings: dict, *, overwrite: bool = False,
+                         resume: bool = False) -> Iterator[Path]:
+    """:func:`run_folder` for a run that can be continued after it was killed.
+
+    The run is assembled in :func:`partial_path` ``(path)`` with ``settings`` (JSON) in its
+    :data:`RUN_MARKER`. A run stopped by Ctrl-C or killed leaves that folder; ``resume=True``
+    yields it again to continue from the training checkpoints the caller keeps in its
+    :data:`CHECKPOINTS` folder (removed when the run is complete), and a new run refuses to start
+    while it exists. A run that fails with an error leaves nothing.
+    """
+    target = check_resumable_run_folder(path, kind, overwrite=overwrite, resume=resume)
+    staging = partial_path(target)
+    if not resume:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging.mkdir()
         (staging / RUN_MARKER).write_text(_marker(kind, settings=settings), encoding="utf-8")
     try:
         yield staging
+        shutil.rmtree(staging / CHECKPOINTS, ignore_errors=True)  # only an unfinished run needs them
         _move_into_place(staging, target, kind, overwrite)
     except KeyboardInterrupt:
         raise  # the run can be resumed

@@ -115,3 +115,52 @@ def test_a_vocabulary_of_only_reserved_tokens_is_refused(command, tmp_path, caps
     _fails_cleanly([*TRAINING_COMMANDS[command], "--min-freq", "1000000", "--out", str(tmp_path / "run")], capsys,
                    "--min-freq 1000000 leaves only the reserved tokens", "lower --min-freq")
     assert not (tmp_path / "run").exists()
+
+
+RESUMABLE = ["lm", "classify", "translate", "caption", "music"]
+
+
+@pytest.mark.parametrize("command", RESUMABLE)
+def test_resume_needs_an_interrupted_run_of_the_same_command(command, tmp_path, capsys):
+    _fails_cleanly([*TRAINING_COMMANDS[command], "--resume", str(tmp_path / "run")], capsys,
+                   "there is no interrupted run to resume at --out", "start a new run")
+    other = "forecast"
+    partial = tmp_path / ".run.partial"
+    partial.mkdir()
+    (partial / "run.json").write_text(json.dumps({"command": other, "settings": {}}))
+    _fails_cleanly([*TRAINING_COMMANDS[command], "--resume", str(tmp_path / "run")], capsys,
+                   f"is a {other} run, not a {command} run")
+    _fails_cleanly([*TRAINING_COMMANDS[command], "--out", str(tmp_path / "run")], capsys,
+                   f"has an interrupted {command} run")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".run.partial"]
+
+
+@pytest.mark.parametrize("command", RESUMABLE)
+def test_the_settings_an_interrupted_run_keeps_rebuild_its_config(command, tmp_path, monkeypatch):
+    """What --resume reads back (the JSON of the run's config) makes the same config."""
+    import importlib
+
+    from rnnkit.cli import build_parser
+
+    captured = {}
+    task = {"lm": ("rnnkit.cli.lm", "train_lm"), "classify": ("rnnkit.cli.classify", "train_classifier"),
+            "translate": ("rnnkit.cli.translate", "run_translate"), "caption": ("rnnkit.cli.caption", "run_caption"),
+            "music": ("rnnkit.tasks.music", "train_music")}[command]
+    module = importlib.import_module(task[0])
+
+    def record(config, out, **kwargs):
+        captured.setdefault("configs", []).append(config)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, task[1], record)
+    args = build_parser().parse_args([*TRAINING_COMMANDS[command], "--out", str(tmp_path / "run")])
+    with pytest.raises(KeyboardInterrupt):
+        args.func(args)
+    config = captured["configs"][0]
+    from rnnkit.io import interrupted_settings, resumable_run_folder
+
+    settings = config.to_dict() if hasattr(config, "to_dict") else __import__("dataclasses").asdict(config)
+    with pytest.raises(KeyboardInterrupt):
+        with resumable_run_folder(tmp_path / "run", command, settings):
+            raise KeyboardInterrupt  # Ctrl-C: the partial run stays
+    assert type(config)(**interrupted_settings(tmp_path / "run", command)) == config

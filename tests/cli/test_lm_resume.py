@@ -51,7 +51,7 @@ def test_a_killed_run_resumes_to_the_result_of_an_unbroken_one(tmp_path, capsys)
     assert "has an interrupted lm run" in capsys.readouterr().err and partial.is_dir()
 
     assert main(["lm", "train", "--resume", str(run), "--sample-length", "0"]) == 0
-    assert "resuming the interrupted lm run" in capsys.readouterr().out
+    assert "resuming the interrupted lm run" in capsys.readouterr().err
     assert not partial.exists() and not (run / "checkpoints").exists()
     assert main(_args(text, tmp_path / "unbroken")) == 0
 

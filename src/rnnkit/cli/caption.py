@@ -11,7 +11,7 @@ import argparse
 import torch
 
 from rnnkit.cli.commands import COMMANDS
-from rnnkit.cli.common import add_output_options, run_dir_path
+from rnnkit.cli.common import add_output_options, config_and_out, run_dir_path
 from rnnkit.io import run_folder
 from rnnkit.models.validation import CELLS
 from rnnkit.tasks.caption import (
@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--test-fraction", type=float, default=0.2, help="held-out fraction")
     train.add_argument("--max-seconds", type=float, default=None, help="stop training after this much time")
     train.add_argument("--seed", type=int, default=0)
-    add_output_options(train, "caption")
+    add_output_options(train, "caption", resumable=True)
     train.set_defaults(func=run_train)
 
     predict = actions.add_parser(
@@ -63,9 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.set_defaults(func=run_predict)
 
 
-def run_train(args: argparse.Namespace) -> int:
-    torch.set_num_threads(1)  # small models, sequential steps: more threads only add contention
-    config = CaptionConfig(
+def _build_config(args: argparse.Namespace) -> CaptionConfig:
+    return CaptionConfig(
         lang=args.lang,
         cell=args.cell,
         hidden_size=args.hidden,
@@ -78,8 +77,12 @@ def run_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress_bar="auto",
     )
-    out = run_dir_path("caption", args.out)
-    result = run_caption(config, out, overwrite=args.overwrite)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    torch.set_num_threads(1)  # small models, sequential steps: more threads only add contention
+    config, out, resume = config_and_out(args, "caption", CaptionConfig, _build_config)
+    result = run_caption(config, out, overwrite=args.overwrite, resume=resume)
     model_dir = out / "model"
     print(f"trained a CNN + {config.cell} captioner on {result.n_train} images "
           f"in {result.train_seconds:.1f} s")

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rnnkit.cli.commands import COMMANDS
-from rnnkit.cli.common import add_output_options, run_dir_path
+from rnnkit.cli.common import add_output_options, config_and_out
 from rnnkit.data.embeddings import VECTOR_FORMATS
 from rnnkit.models.encoder import POOLINGS
 from rnnkit.models.validation import CELLS
@@ -66,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     train.add_argument("--no-baseline", action="store_true",
                        help="skip the TF-IDF + logistic regression baseline on the same split")
-    add_output_options(train, "classify")
+    add_output_options(train, "classify", resumable=True)
     train.set_defaults(func=run_train)
 
     pred = sub.add_parser("predict", help="label and probability of one or more texts")
@@ -137,8 +137,8 @@ def print_report(report: ClassifyReport, console: Console) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     logging.getLogger("gensim").setLevel(logging.WARNING)
-    config = build_train_config(args)
-    report = train_classifier(config, run_dir_path("classify", args.out), overwrite=args.overwrite)
+    config, out, resume = config_and_out(args, "classify", ClassifyTrainConfig, build_train_config)
+    report = train_classifier(config, out, overwrite=args.overwrite, resume=resume)
     console = Console()
     print_report(report, console)
     console.print(f"model: {report.model_dir}", highlight=False, soft_wrap=True)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import re
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def run_dir_path(command: str, out: str | None) -> Path:
@@ -22,11 +27,28 @@ def run_dir_path(command: str, out: str | None) -> Path:
     return path
 
 
-def add_output_options(parser: argparse.ArgumentParser, command: str, what: str = "output folder") -> None:
-    """``--out`` and ``--overwrite``, the same for every command that writes a run folder."""
+def add_output_options(parser: argparse.ArgumentParser, command: str, what: str = "output folder", *,
+                       resumable: bool = False) -> None:
+    """``--out`` and ``--overwrite`` (and ``--resume``), the same for every command that writes a run folder."""
     parser.add_argument("--out", help=f"{what} (default: a new rnnkit-runs/{command}-<time>); it must be new or empty")
     parser.add_argument("--overwrite", action="store_true",
                         help=f"replace --out when it holds an earlier {command} run (never another folder)")
+    if resumable:
+        parser.add_argument("--resume", metavar="RUN_DIR",
+                            help="continue the interrupted (killed) run whose --out was RUN_DIR, with its own settings")
+
+
+def config_and_out(args: argparse.Namespace, command: str, config_type: Callable[..., T],
+                   build: Callable[[argparse.Namespace], T]) -> tuple[T, Path, bool]:
+    """The run's config, its folder and whether it resumes: with ``--resume RUN_DIR`` the settings
+    the interrupted run was started with (the other options are not used), else ``build(args)``."""
+    if getattr(args, "resume", None) is None:
+        return build(args), run_dir_path(command, args.out), False
+    from rnnkit.io import interrupted_settings
+
+    config = config_type(**interrupted_settings(args.resume, command))
+    print(f"resuming the interrupted {command} run in {args.resume} with its own settings", file=sys.stderr)
+    return config, Path(args.resume), True
 
 
 COMMON_FLAGS: dict[str, str] = {

@@ -15,13 +15,11 @@ from rich.console import Console
 from rich.table import Table
 
 from rnnkit.cli.commands import COMMANDS
-from rnnkit.cli.common import add_output_options, run_dir_path
+from rnnkit.cli.common import add_output_options, config_and_out
 from rnnkit.data.corpora import CORPORA
 from rnnkit.data.tokenizers import LEVELS
 from rnnkit.models.validation import CELLS
-from rnnkit.io import interrupted_settings
 from rnnkit.tasks.lm import (
-    RUN_KIND,
     GenerateConfig,
     LMReport,
     LMTrainConfig,
@@ -79,9 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="skip the Kneser-Ney n-gram baseline on the same split")
     train.add_argument("--sample-length", type=int, default=200,
                        help="print a sample of this many tokens after training, 0 = none (default: 200)")
-    add_output_options(train, "lm")
-    train.add_argument("--resume", metavar="RUN_DIR",
-                       help="continue the interrupted (killed) run whose --out was RUN_DIR, with its own settings")
+    add_output_options(train, "lm", resumable=True)
     train.set_defaults(func=run_train)
 
     gen = sub.add_parser("generate", help="generate text with a trained language model")
@@ -144,13 +140,9 @@ def print_report(report: LMReport, console: Console) -> None:
 def run_train(args: argparse.Namespace) -> int:
     if args.sample_length < 0:
         raise ValueError(f"--sample-length must be >= 0, got {args.sample_length}")
+    config, out, resume = config_and_out(args, "lm", LMTrainConfig, build_train_config)
+    report = train_lm(config, out, overwrite=args.overwrite, resume=resume)
     console = Console()
-    if args.resume is not None:
-        config = LMTrainConfig(**interrupted_settings(args.resume, RUN_KIND))
-        console.print(f"resuming the interrupted lm run in {args.resume} with its own settings", highlight=False)
-        report = train_lm(config, args.resume, resume=True)
-    else:
-        report = train_lm(build_train_config(args), run_dir_path("lm", args.out), overwrite=args.overwrite)
     print_report(report, console)
     if args.sample_length:
         model, vocab, tokenizer, _ = load_lm(report.model_dir)

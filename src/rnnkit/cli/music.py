@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 
 from rnnkit.cli.commands import COMMANDS
-from rnnkit.cli.common import add_output_options, run_dir_path
+from rnnkit.cli.common import add_output_options, config_and_out, run_dir_path
 from rnnkit.models.validation import CELLS
 
 
@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--max-seconds", type=float, help="stop training after this much time")
     train.add_argument("--sample-steps", type=int, default=64, help="frames generated for sample.mid (default: 64)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    add_output_options(train, "music")
+    add_output_options(train, "music", resumable=True)
     train.set_defaults(func=run_train)
 
     gen = sub.add_parser("generate", help="continue a piece (or start from silence) with a trained model")
@@ -54,10 +54,13 @@ def run_train(args: argparse.Namespace) -> int:
 
     from rnnkit.tasks.music import MusicConfig, train_music
 
-    config = MusicConfig(folder=args.folder, limit=args.limit, step=args.step, cell=args.cell,
-                         hidden_size=args.hidden, num_layers=args.layers, epochs=args.epochs, lr=args.lr,
-                         max_seconds=args.max_seconds, sample_steps=args.sample_steps, seed=args.seed)
-    report = train_music(config, run_dir_path("music", args.out), overwrite=args.overwrite)
+    def build(args: argparse.Namespace) -> MusicConfig:
+        return MusicConfig(folder=args.folder, limit=args.limit, step=args.step, cell=args.cell,
+                           hidden_size=args.hidden, num_layers=args.layers, epochs=args.epochs, lr=args.lr,
+                           max_seconds=args.max_seconds, sample_steps=args.sample_steps, seed=args.seed)
+
+    config, out, resume = config_and_out(args, "music", MusicConfig, build)
+    report = train_music(config, out, overwrite=args.overwrite, resume=resume)
     table = Table(title=f"test pieces ({report.pieces['test']}; trained on {report.pieces['train']})")
     for column in ("model", "NLL per frame (nats)", "frame accuracy"):
         table.add_column(column, justify="left" if column == "model" else "right")

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from rnnkit.cli.commands import COMMANDS
-from rnnkit.cli.common import add_output_options, run_dir_path
+from rnnkit.cli.common import add_output_options, config_and_out
 from rnnkit.models.validation import CELLS
 from rnnkit.tasks.translate import (
     ATTENTIONS,
@@ -71,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
     train.add_argument("--beam", type=int, default=1, help="beam size for the held-out evaluation")
     train.add_argument("--seed", type=int, default=0)
-    add_output_options(train, "translate")
+    add_output_options(train, "translate", resumable=True)
     train.set_defaults(func=run_train)
 
     predict = actions.add_parser(
@@ -88,11 +88,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.set_defaults(func=run_predict)
 
 
-def run_train(args: argparse.Namespace) -> int:
-    torch.set_num_threads(1)  # small models, sequential steps: more threads only add contention
-    if args.file and args.dataset:
-        raise ValueError(f"got both FILE {args.file!r} and --dataset {args.dataset}; give one of them")
-    config = TranslateConfig(
+def _build_config(args: argparse.Namespace) -> TranslateConfig:
+    return TranslateConfig(
         dataset="file" if args.file else (args.dataset or "numbers"),
         path=args.file,
         direction=args.direction,
@@ -113,8 +110,14 @@ def run_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress_bar="auto",
     )
-    out = run_dir_path("translate", args.out)
-    result = run_translate(config, out, overwrite=args.overwrite)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    torch.set_num_threads(1)  # small models, sequential steps: more threads only add contention
+    if args.file and args.dataset:
+        raise ValueError(f"got both FILE {args.file!r} and --dataset {args.dataset}; give one of them")
+    config, out, resume = config_and_out(args, "translate", TranslateConfig, _build_config)
+    result = run_translate(config, out, overwrite=args.overwrite, resume=resume)
     model_dir = out / "model"
     print(result.data_description)
     print(f"trained {config.cell} encoder/decoder, attention {config.attention}, "

@@ -26,7 +26,13 @@ from rnnkit.data.numbers import LANGS
 from rnnkit.data.tokenizers import CharTokenizer
 from rnnkit.data.vocab import BOS_ID, EOS_ID, PAD_ID, Vocab
 from rnnkit.errors import CheckpointError
-from rnnkit.io import atomic_write_text, atomic_write_with, check_run_folder, run_folder
+from rnnkit.io import (
+    CHECKPOINTS,
+    atomic_write_text,
+    atomic_write_with,
+    check_resumable_run_folder,
+    resumable_run_folder,
+)
 from rnnkit.models import ConditionalGenerator, ConditionalGeneratorConfig
 from rnnkit.models.validation import check_cell, check_positive
 from rnnkit.training import Objective, StepOutput, TrainConfig, fit, load_model, save_model
@@ -192,8 +198,9 @@ class CaptionResult:
     train_seconds: float
 
 
-def train_captioner(config: CaptionConfig) -> CaptionResult:
-    """Train a CNN + recurrent captioner on the digit images and score it on the held-out ones."""
+def train_captioner(config: CaptionConfig, *, checkpoint_dir: str | None = None, resume: bool = False) -> CaptionResult:
+    """Train a CNN + recurrent captioner on the digit images and score it on the held-out ones
+    (``checkpoint_dir``: keep ``last.ckpt`` there at each epoch end; ``resume``: continue from it)."""
     train, test = split_digit_captions(load_digit_captions(config.lang), config.test_fraction,
                                        config.seed)
     torch.manual_seed(config.seed)
@@ -209,10 +216,11 @@ def train_captioner(config: CaptionConfig) -> CaptionResult:
     train_config = TrainConfig(optimizer="adam", lr=config.lr, clip_norm=config.clip_norm,
                                lr_schedule=config.lr_schedule, max_epochs=config.epochs,
                                batch_size=config.batch_size, max_seconds=config.max_seconds,
-                               seed=config.seed, progress_bar=config.progress_bar)
+                               seed=config.seed, progress_bar=config.progress_bar, checkpoint_dir=checkpoint_dir)
     logger.info("training a CNN + %s captioner on %d images", config.cell, len(train))
     started = time.perf_counter()
-    fit(model, CaptionObjective(), _tensor_dataset(train, vocab), config=train_config)
+    fit(model, CaptionObjective(), _tensor_dataset(train, vocab), config=train_config,
+        resume_from="last" if resume else None)
     seconds = time.perf_counter() - started
     model.eval()
     captioner = Captioner(model, vocab, max_tokens, config.lang,
@@ -224,15 +232,17 @@ def train_captioner(config: CaptionConfig) -> CaptionResult:
 RUN_KIND = "caption"
 
 
-def run_caption(config: CaptionConfig, out_dir: str | Path, *, overwrite: bool = False) -> CaptionResult:
+def run_caption(config: CaptionConfig, out_dir: str | Path, *, overwrite: bool = False,
+                resume: bool = False) -> CaptionResult:
     """:func:`train_captioner`, then the run folder ``out_dir``: ``model/`` (:meth:`Captioner.save`)
     and ``metrics.json``. ``out_dir`` must be new or empty, or an earlier caption run with
-    ``overwrite``; it appears only when complete."""
-    out = check_run_folder(out_dir, RUN_KIND, overwrite=overwrite)
-    result = train_captioner(config)
-    report = {"config": config.to_dict(), "train_seconds": result.train_seconds, "test_accuracy": result.accuracy,
-              "n_test": result.n_test}
-    with run_folder(out, RUN_KIND, overwrite=overwrite) as tmp:
+    ``overwrite``; it appears only when complete. ``resume=True`` continues a killed run from its
+    last epoch checkpoint."""
+    out = check_resumable_run_folder(out_dir, RUN_KIND, overwrite=overwrite, resume=resume)
+    with resumable_run_folder(out, RUN_KIND, config.to_dict(), overwrite=overwrite, resume=resume) as tmp:
+        result = train_captioner(config, checkpoint_dir=str(tmp / CHECKPOINTS), resume=resume)
+        report = {"config": config.to_dict(), "train_seconds": result.train_seconds, "test_accuracy": result.accuracy,
+                  "n_test": result.n_test}
         result.captioner.save(tmp / "model")
         atomic_write_text(tmp / "metrics.json", json.dumps(report, indent=2))
     return result

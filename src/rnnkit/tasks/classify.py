@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace, field
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ from rnnkit.data.text import read_labeled_csv
 from rnnkit.data.tokenizers import WordTokenizer, tokenizer_from_dict
 from rnnkit.data.vocab import PAD_ID, UNK_ID, Vocab
 from rnnkit.errors import DataError
-from rnnkit.io import check_run_folder, run_folder
+from rnnkit.io import CHECKPOINTS, check_resumable_run_folder, resumable_run_folder
 from rnnkit.models import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.tasks.embed import resolve_vectors
 from rnnkit.training import ClassificationObjective, TrainConfig, fit, load_model, predict, save_model
@@ -240,13 +240,14 @@ def _split(texts: list[str], labels: list[str], config: ClassifyTrainConfig):
 
 
 def train_classifier(config: ClassifyTrainConfig, out_dir: str | os.PathLike[str], *,
-                     overwrite: bool = False) -> ClassifyReport:
+                     overwrite: bool = False, resume: bool = False) -> ClassifyReport:
     """Train a :class:`~rnnkit.models.SequenceClassifier`, report on the held-out split, save it
     under ``out_dir/model`` (a new or empty folder, or an earlier classify run with ``overwrite``;
-    written only when complete)."""
+    written only when complete). ``resume=True`` continues a killed run from its last epoch
+    checkpoint (see :func:`rnnkit.io.resumable_run_folder`)."""
     from sklearn.metrics import confusion_matrix, f1_score
 
-    out_dir = check_run_folder(out_dir, RUN_KIND, overwrite=overwrite)
+    out_dir = check_resumable_run_folder(out_dir, RUN_KIND, overwrite=overwrite, resume=resume)
     texts, raw_labels = _load_examples(config)
     (train_x, train_y), (val_x, val_y), (test_x, test_y) = _split(texts, raw_labels, config)
     label_names = sorted(set(raw_labels))
@@ -268,26 +269,26 @@ def train_classifier(config: ClassifyTrainConfig, out_dir: str | os.PathLike[str
     train_data, val_data, test_data = dataset(train_x, train_y), dataset(val_x, val_y), dataset(test_x, test_y)
     torch.manual_seed(config.seed)
     model = SequenceClassifier(config.model_config(len(vocab), len(label_names), embedding_dim), embedding_weights=weights)
-    train_config = config.train_config()
-    result = fit(model, ClassificationObjective(), train_data, val_data, config=train_config, collate_fn=pad_batch)
+    with resumable_run_folder(out_dir, RUN_KIND, asdict(config), overwrite=overwrite, resume=resume) as tmp:
+        train_config = replace(config.train_config(), checkpoint_dir=str(tmp / CHECKPOINTS))
+        result = fit(model, ClassificationObjective(), train_data, val_data, config=train_config, collate_fn=pad_batch,
+                     resume_from="last" if resume else None)
 
-    logits = predict(model, test_data, ClassificationObjective(), train_config, collate_fn=pad_batch)
-    predicted = logits.argmax(dim=-1).tolist()
-    truth = test_data.labels.tolist()
-    majority = Counter(train_y).most_common(1)[0][0]
-    report_metrics = {
-        "accuracy": sum(p == t for p, t in zip(predicted, truth)) / len(truth),
-        "macro_f1": float(f1_score(truth, predicted, average="macro", labels=list(range(len(label_names))), zero_division=0)),
-        "confusion": confusion_matrix(truth, predicted, labels=list(range(len(label_names)))).tolist(),
-        "majority_accuracy": sum(y == majority for y in test_y) / len(test_y),
-    }
-    baseline = None
-    if config.baseline:
-        baseline = tfidf_logistic_regression((train_x, train_y), (val_x, val_y), (test_x, test_y),
-                                             lowercase=config.lowercase, seed=config.seed)
-        report_metrics["tfidf_logreg"] = asdict(baseline)
-    model_dir = out_dir / MODEL_DIR
-    with run_folder(out_dir, RUN_KIND, overwrite=overwrite) as tmp:
+        logits = predict(model, test_data, ClassificationObjective(), train_config, collate_fn=pad_batch)
+        predicted = logits.argmax(dim=-1).tolist()
+        truth = test_data.labels.tolist()
+        majority = Counter(train_y).most_common(1)[0][0]
+        report_metrics = {
+            "accuracy": sum(p == t for p, t in zip(predicted, truth)) / len(truth),
+            "macro_f1": float(f1_score(truth, predicted, average="macro", labels=list(range(len(label_names))), zero_division=0)),
+            "confusion": confusion_matrix(truth, predicted, labels=list(range(len(label_names)))).tolist(),
+            "majority_accuracy": sum(y == majority for y in test_y) / len(test_y),
+        }
+        baseline = None
+        if config.baseline:
+            baseline = tfidf_logistic_regression((train_x, train_y), (val_x, val_y), (test_x, test_y),
+                                                 lowercase=config.lowercase, seed=config.seed)
+            report_metrics["tfidf_logreg"] = asdict(baseline)
         save_model(
             tmp / MODEL_DIR, model,
             extras={"vocab": vocab.to_dict(), "tokenizer": tokenizer.to_dict(), "labels": label_names,
@@ -295,7 +296,7 @@ def train_classifier(config: ClassifyTrainConfig, out_dir: str | os.PathLike[str
                     "train_config": asdict(config)},
         )
     return ClassifyReport(
-        model_dir=model_dir,
+        model_dir=out_dir / MODEL_DIR,
         labels=label_names,
         accuracy=report_metrics["accuracy"],
         macro_f1=report_metrics["macro_f1"],

@@ -35,7 +35,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +47,7 @@ from rnnkit.data.text import require_stream_length
 from rnnkit.data.tokenizers import LEVELS, Tokenizer, get_tokenizer, tokenizer_from_dict
 from rnnkit.data.vocab import SPECIALS, Vocab
 from rnnkit.errors import DataError
-from rnnkit.io import check_run_folder, resumable_run_folder
+from rnnkit.io import CHECKPOINTS, check_resumable_run_folder, resumable_run_folder
 from rnnkit.models import LanguageModel, LanguageModelConfig
 from rnnkit.training import StreamDataset, StreamingLMObjective, TrainConfig, evaluate, fit, load_model, save_model
 
@@ -56,7 +55,6 @@ log = logging.getLogger(__name__)
 
 MODEL_DIR = "model"
 RUN_KIND = "lm"
-CHECKPOINTS = "checkpoints"
 CHECKPOINT_EVERY = 100
 """Updates between the checkpoints a killed run resumes from (and at every epoch end)."""
 
@@ -194,7 +192,7 @@ def train_lm(config: LMTrainConfig, out_dir: str | os.PathLike[str], *, overwrit
     (:func:`rnnkit.io.interrupted_settings` gives it back) continues it to the result an
     uninterrupted run gives, its metrics history whole.
     """
-    out_dir = check_run_folder(out_dir, RUN_KIND, overwrite=overwrite)
+    out_dir = check_resumable_run_folder(out_dir, RUN_KIND, overwrite=overwrite, resume=resume)
     tokenizer = get_tokenizer(config.level, lowercase=config.lowercase)
     text = load_source(config.source, config.encoding)
     tokens = tokenizer.tokenize(text)
@@ -244,7 +242,6 @@ def train_lm(config: LMTrainConfig, out_dir: str | os.PathLike[str], *, overwrit
             extras={"vocab": vocab.to_dict(), "tokenizer": tokenizer.to_dict(), "metrics": metrics,
                     "train_config": asdict(config)},
         )
-        shutil.rmtree(tmp / CHECKPOINTS)  # only an unfinished run needs them
     trained_tokens = result.global_step * config.batch_size * config.bptt
     return LMReport(
         model_dir=out_dir / MODEL_DIR,

@@ -36,7 +36,8 @@ import torch
 
 from rnnkit.data.music import HIGH, LOW, Piece, bach_chorales, read_music_folder, roll_to_midi, split_pieces
 from rnnkit.errors import DataError
-from rnnkit.io import atomic_write_text, atomic_write_with, check_run_folder, run_folder
+from rnnkit.io import (CHECKPOINTS, atomic_write_text, atomic_write_with, check_resumable_run_folder, check_run_folder,
+                       resumable_run_folder, run_folder)
 from rnnkit.models import SequenceTagger, SequenceTaggerConfig
 from rnnkit.models.validation import check_cell, check_int
 
@@ -205,11 +206,13 @@ def _pieces(config: MusicConfig) -> list[Piece]:
     return pieces
 
 
-def train_music(config: MusicConfig, out_dir: str | Path, *, overwrite: bool = False) -> MusicReport:
-    """Train on the training pieces, score the test pieces beside the baselines, write the run folder."""
+def train_music(config: MusicConfig, out_dir: str | Path, *, overwrite: bool = False,
+                resume: bool = False) -> MusicReport:
+    """Train on the training pieces, score the test pieces beside the baselines, write the run folder
+    (``resume=True`` continues a killed run from its last epoch checkpoint)."""
     from rnnkit.training import MultiLabelSequenceObjective, TrainConfig, fit, save_model
 
-    check_run_folder(out_dir, "music", overwrite=overwrite)  # before any work
+    check_resumable_run_folder(out_dir, "music", overwrite=overwrite, resume=resume)  # before any work
     pieces = _pieces(config)
     train, val, test = split_pieces(pieces, config.val_fraction, config.test_fraction, config.seed)
     P = HIGH - LOW
@@ -217,20 +220,21 @@ def train_music(config: MusicConfig, out_dir: str | Path, *, overwrite: bool = F
     model = SequenceTagger(SequenceTaggerConfig(num_outputs=P, cell=config.cell, hidden_size=config.hidden_size,
                                                 input_size=P, num_layers=config.num_layers, dropout=config.dropout,
                                                 cell_kwargs=dict(config.cell_kwargs)))
-    settings = TrainConfig(optimizer="adam", lr=config.lr, clip_norm=1.0, max_epochs=config.epochs,
-                           max_seconds=config.max_seconds, batch_size=config.batch_size, shuffle=True,
-                           seed=config.seed, early_stopping_patience=config.patience, restore_best=True,
-                           progress_bar=config.progress_bar)
-    log.info("training a %s on %d pieces (%d validation, %d test)", config.cell, len(train), len(val), len(test))
-    result = fit(model, MultiLabelSequenceObjective(), _Frames(train), _Frames(val), config=settings, collate_fn=_pad)
-    scores = frame_scores(_probabilities(model, test), [p.roll[1:] for p in test])
-    baselines = baseline_scores(train, val, test)
-    opening = test[0].roll[: min(config.prime_steps, len(test[0].roll))]
-    sample = continue_piece(model, opening, config.sample_steps, config.seed)
-    report = MusicReport({"train": len(train), "validation": len(val), "test": len(test)}, scores["nll"],
-                         scores["frame_accuracy"], baselines, result.epochs, result.seconds, {})
     out = Path(out_dir)
-    with run_folder(out, "music", overwrite=overwrite) as tmp:
+    with resumable_run_folder(out, "music", asdict(config), overwrite=overwrite, resume=resume) as tmp:
+        settings = TrainConfig(optimizer="adam", lr=config.lr, clip_norm=1.0, max_epochs=config.epochs,
+                               max_seconds=config.max_seconds, batch_size=config.batch_size, shuffle=True,
+                               seed=config.seed, early_stopping_patience=config.patience, restore_best=True,
+                               progress_bar=config.progress_bar, checkpoint_dir=str(tmp / CHECKPOINTS))
+        log.info("training a %s on %d pieces (%d validation, %d test)", config.cell, len(train), len(val), len(test))
+        result = fit(model, MultiLabelSequenceObjective(), _Frames(train), _Frames(val), config=settings, collate_fn=_pad,
+                     resume_from="last" if resume else None)
+        scores = frame_scores(_probabilities(model, test), [p.roll[1:] for p in test])
+        baselines = baseline_scores(train, val, test)
+        opening = test[0].roll[: min(config.prime_steps, len(test[0].roll))]
+        sample = continue_piece(model, opening, config.sample_steps, config.seed)
+        report = MusicReport({"train": len(train), "validation": len(val), "test": len(test)}, scores["nll"],
+                             scores["frame_accuracy"], baselines, result.epochs, result.seconds, {})
         metrics = {**asdict(report), "files": None, "config": asdict(config), "sample_opening": test[0].name}
         atomic_write_text(tmp / "metrics.json", json.dumps(metrics, indent=2))
         save_model(tmp / "model", model, extras={"music": {"step": config.step, "low": LOW, "high": HIGH}})

@@ -39,7 +39,13 @@ from rnnkit.data.pairs import Pair, PairSplit, load_pairs, split_pairs
 from rnnkit.data.tokenizers import LEVELS, Tokenizer, get_tokenizer, tokenizer_from_dict
 from rnnkit.data.vocab import BOS_ID, EOS_ID, PAD_ID, SPECIALS, Vocab
 from rnnkit.errors import CheckpointError, DataError
-from rnnkit.io import atomic_write_text, atomic_write_with, check_run_folder, run_folder
+from rnnkit.io import (
+    CHECKPOINTS,
+    atomic_write_text,
+    atomic_write_with,
+    check_resumable_run_folder,
+    resumable_run_folder,
+)
 from rnnkit.metrics.text import TextScores, text_scores
 from rnnkit.models import Seq2Seq, Seq2SeqConfig
 from rnnkit.models.validation import check_cell, check_choice, check_fraction, check_int, check_positive
@@ -348,13 +354,16 @@ class TranslateResult:
     data_description: str
 
 
-def train_translator(config: TranslateConfig, split: PairSplit | None = None) -> TranslateResult:
+def train_translator(config: TranslateConfig, split: PairSplit | None = None, *, checkpoint_dir: str | None = None,
+                     resume: bool = False) -> TranslateResult:
     """Train a translator as configured and score it on the held-out pairs.
 
     Args:
         config: data, model and training settings.
         split: pairs to use instead of the ones ``config`` describes (its dataset/direction then
             only choose the tokenizers: for ``dataset="file"`` both sides use ``level``).
+        checkpoint_dir: keep training checkpoints there (``last.ckpt`` at each epoch end);
+            ``resume=True`` continues from the last one.
     """
     split = split or load_translation_pairs(config)
     torch.manual_seed(config.seed)
@@ -383,12 +392,13 @@ def train_translator(config: TranslateConfig, split: PairSplit | None = None) ->
     train_config = TrainConfig(
         optimizer="adam", lr=config.lr, clip_norm=config.clip_norm, max_epochs=config.epochs,
         max_seconds=config.max_seconds, batch_size=config.batch_size, seed=config.seed,
-        progress_bar=config.progress_bar,
+        progress_bar=config.progress_bar, checkpoint_dir=checkpoint_dir,
     )
     logger.info("training a %s seq2seq (attention %s) on %d pairs", config.cell, config.attention,
                 len(train_pairs))
     started = time.perf_counter()
-    fit(model, TranslationObjective(), datasets[0], datasets[1], config=train_config)
+    fit(model, TranslationObjective(), datasets[0], datasets[1], config=train_config,
+        resume_from="last" if resume else None)
     seconds = time.perf_counter() - started
     model.eval()
     translator = Translator(model, source_tokenizer, target_tokenizer, source_vocab, target_vocab,
@@ -401,15 +411,17 @@ def train_translator(config: TranslateConfig, split: PairSplit | None = None) ->
 RUN_KIND = "translate"
 
 
-def run_translate(config: TranslateConfig, out_dir: str | Path, *, overwrite: bool = False) -> TranslateResult:
+def run_translate(config: TranslateConfig, out_dir: str | Path, *, overwrite: bool = False,
+                  resume: bool = False) -> TranslateResult:
     """:func:`train_translator`, then the run folder ``out_dir``: ``model/`` (:meth:`Translator.save`)
     and ``metrics.json`` (data, config, seconds, held-out scores, examples). ``out_dir`` must be new
-    or empty, or an earlier translate run with ``overwrite``; it appears only when complete."""
-    out = check_run_folder(out_dir, RUN_KIND, overwrite=overwrite)
-    result = train_translator(config)
-    report = {"data": result.data_description, "config": config.to_dict(), "train_seconds": result.train_seconds,
-              "test": result.scores.to_dict(), "examples": [list(e) for e in result.examples]}
-    with run_folder(out, RUN_KIND, overwrite=overwrite) as tmp:
+    or empty, or an earlier translate run with ``overwrite``; it appears only when complete.
+    ``resume=True`` continues a killed run from its last epoch checkpoint."""
+    out = check_resumable_run_folder(out_dir, RUN_KIND, overwrite=overwrite, resume=resume)
+    with resumable_run_folder(out, RUN_KIND, config.to_dict(), overwrite=overwrite, resume=resume) as tmp:
+        result = train_translator(config, checkpoint_dir=str(tmp / CHECKPOINTS), resume=resume)
+        report = {"data": result.data_description, "config": config.to_dict(), "train_seconds": result.train_seconds,
+                  "test": result.scores.to_dict(), "examples": [list(e) for e in result.examples]}
         result.translator.save(tmp / "model")
         atomic_write_text(tmp / "metrics.json", json.dumps(report, indent=2, ensure_ascii=False))
     return result
