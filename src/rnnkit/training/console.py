@@ -36,6 +36,8 @@ ADVICE_WARNINGS = (
     r".*Experiment logs directory .* exists and is not empty.*",
     r".*litlogger.*|.*litmodels.*",
     r".*GPU available but not used.*",
+    # rnnkit checkpoints after the update on purpose: a resumed run goes on with the next batch
+    r".*Using ModelCheckpoint with manual optimization and every_n_train_steps.*",
     r".*isinstance\(treespec, LeafSpec\)` is deprecated.*",
 )
 
