@@ -78,3 +78,16 @@ def test_a_users_folder_is_never_replaced_even_with_overwrite(tmp_path):
     empty.mkdir()
     _run(empty)  # an empty folder is taken
     assert (empty / "result.txt").exists()
+
+
+def test_a_folder_that_cannot_be_created_is_named_without_temporary_names(tmp_path, monkeypatch):
+    import tempfile
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".run.x1y2.tmp"))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", denied)
+    with pytest.raises(PermissionError, match=r"cannot create the run folder out_dir '.*run' \(Permission denied\); "
+                                              r"choose a folder you can write to") as caught:
+        _run(tmp_path / "run")
+    assert ".tmp" not in str(caught.value)

@@ -91,6 +91,16 @@ def check_run_folder(path: str | os.PathLike[str], kind: str, *, overwrite: bool
     return target
 
 
+@contextmanager
+def _writable(path: str | os.PathLike[str]) -> Iterator[None]:
+    """An OSError while creating the run's folder, as one line naming ``out_dir`` (not a temporary name)."""
+    try:
+        yield
+    except OSError as err:
+        raise PermissionError(f"cannot create the run folder out_dir {str(path)!r} ({err.strerror or err}); choose a "
+                              "folder you can write to") from err
+
+
 def _marker(kind: str, **extra: object) -> str:
     from rnnkit import __version__
 
@@ -119,8 +129,9 @@ def run_folder(path: str | os.PathLike[str], kind: str, *, overwrite: bool = Fal
     :data:`RUN_MARKER` file. If the block raises, nothing is left behind and ``path`` is untouched.
     """
     target = check_run_folder(path, kind, overwrite=overwrite)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    with _writable(path):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         (tmp / RUN_MARKER).write_text(_marker(kind), encoding="utf-8")
         yield tmp
@@ -183,8 +194,9 @@ def resumable_run_folder(path: str | os.PathLike[str], kind: str, settings: dict
     target = check_resumable_run_folder(path, kind, overwrite=overwrite, resume=resume)
     staging = partial_path(target)
     if not resume:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging.mkdir()
+        with _writable(path):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging.mkdir()
         (staging / RUN_MARKER).write_text(_marker(kind, settings=settings), encoding="utf-8")
     try:
         yield staging

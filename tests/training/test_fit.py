@@ -217,6 +217,18 @@ def test_a_diverging_run_stops_with_a_line_naming_the_learning_rate(tbptt):
         fit(model, objective, (x, y), config=TrainConfig(lr=1e-3, max_epochs=3, tbptt_steps=tbptt, **FAST))
 
 
+def test_an_exploding_loss_stops_the_run_and_a_sane_one_trains_on():
+    from rnnkit.errors import TrainingDiverged
+
+    x, y = _regression()
+    with pytest.raises(TrainingDiverged, match=r"the training loss exploded: .* in epoch \d+ against .* at the first "
+                                               r"step; lower the learning rate \(lr=50\)"):
+        fit(_model(), RegressionObjective(), (x, y), config=TrainConfig(optimizer="sgd", lr=50.0, max_epochs=5,
+                                                                         clip_norm=None, **FAST))
+    result = fit(_model(), RegressionObjective(), (x, y), config=TrainConfig(lr=1e-2, max_epochs=5, **FAST))
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+
+
 def test_max_seconds_ends_a_run_that_has_epochs_left():
     x, y = _regression()
     result = fit(_model(), RegressionObjective(), (x, y),
@@ -229,18 +241,19 @@ def test_restore_best_loads_the_weights_of_the_best_validation():
     x = torch.randn(16, 1, 4, generator=g)
     y = x[:, 0] @ torch.tensor([[1.0], [-1.0], [0.5], [2.0]])
     model = _model(Linear)
-    # lr=1.5 is past the stability limit of this least-squares problem: every epoch is worse.
-    result = fit(model, RegressionObjective(), (x, y), (x, y),
-                 config=TrainConfig(optimizer="sgd", lr=1.5, max_epochs=3, batch_size=4, shuffle=False, **FAST))
+    # the validation targets are the negated training targets: the better the fit, the worse every epoch
+    result = fit(model, RegressionObjective(), (x, y), (x, -y),
+                 config=TrainConfig(optimizer="sgd", lr=0.05, max_epochs=3, batch_size=4, shuffle=False, **FAST))
     losses = [row["val_loss"] for row in result.history]
     assert losses[0] < losses[1] < losses[2]
+    assert result.history[0]["train_loss"] > result.history[2]["train_loss"]
     assert result.best_score == pytest.approx(losses[0])
-    assert evaluate(model, RegressionObjective(), (x, y), TrainConfig(**FAST))["loss"] == pytest.approx(losses[0], rel=1e-5)
+    assert evaluate(model, RegressionObjective(), (x, -y), TrainConfig(**FAST))["loss"] == pytest.approx(losses[0], rel=1e-5)
     last = _model(Linear)
-    fit(last, RegressionObjective(), (x, y), (x, y),
-        config=TrainConfig(optimizer="sgd", lr=1.5, max_epochs=3, batch_size=4, shuffle=False, restore_best=False,
+    fit(last, RegressionObjective(), (x, y), (x, -y),
+        config=TrainConfig(optimizer="sgd", lr=0.05, max_epochs=3, batch_size=4, shuffle=False, restore_best=False,
                            **FAST))
-    assert evaluate(last, RegressionObjective(), (x, y))["loss"] == pytest.approx(losses[2], rel=1e-5)
+    assert evaluate(last, RegressionObjective(), (x, -y))["loss"] == pytest.approx(losses[2], rel=1e-5)
 
 
 def test_logs_checkpoints_and_history_files(tmp_path):

@@ -97,6 +97,11 @@ def test_corrupt_or_mismatched_checkpoints_are_refused_with_the_fix(tmp_path):
     (tmp_path / "last.ckpt").write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match=r"last.ckpt' is corrupt or not a training checkpoint .*; resume from another .ckpt"):
         fit(worker.DropoutRegressor(), RegressionObjective(), (x, y), config=config, resume_from="last")
+    torch.save({"state_dict": {}, "callback": _Other}, tmp_path / "last.ckpt")  # code, not only tensors
+    with pytest.raises(CheckpointError, match=r"holds Python objects besides tensors, which rnnkit never unpickles\); "
+                                              r"resume from another .ckpt") as caught:
+        fit(worker.DropoutRegressor(), RegressionObjective(), (x, y), config=config, resume_from="last")
+    assert "weights_only" not in str(caught.value)  # no advice to turn the safe loading off
     with pytest.raises(CheckpointError, match=r"checkpoint '.*missing.ckpt' does not exist; pass the path of a .ckpt"):
         fit(worker.DropoutRegressor(), RegressionObjective(), (x, y), config=config,
             resume_from=str(tmp_path / "missing.ckpt"))

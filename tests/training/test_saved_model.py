@@ -171,6 +171,18 @@ def test_mismatches_and_corruption_raise_checkpoint_errors_naming_the_file(tmp_p
         load_model(path)
     with pytest.raises(CheckpointError, match=r"saved model folder '.*nowhere' does not exist"):
         load_model(tmp_path / "nowhere")
+    (tmp_path / "sales.csv").write_text("ds,y\n")
+    with pytest.raises(CheckpointError, match=r"'.*sales.csv' is a file, not a saved model folder"):
+        load_model(tmp_path / "sales.csv")
+
+
+@pytest.mark.parametrize("name", ["../outside.safetensors", "/etc/passwd", "sub/model.safetensors", "..", ""])
+def test_the_weights_file_must_lie_inside_the_model_folder(tmp_path, name):
+    path = save_model(tmp_path / "lm", _lm())
+    (tmp_path / "outside.safetensors").write_bytes((path / "model.safetensors").read_bytes())
+    _edit_meta(path, weights=name)
+    with pytest.raises(CheckpointError, match=r"must be a file name inside the model folder"):
+        load_model(path)
 
 
 @pytest.mark.parametrize("exchange", [True, False])

@@ -41,8 +41,11 @@ def load_weights_only(path: str | Path, map_location: Any = "cpu") -> Any:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError, OSError) as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or not a training checkpoint ({first_line}); "
+        if isinstance(err, pickle.UnpicklingError) or "Weights only load failed" in str(err):
+            reason = "it holds Python objects besides tensors, which rnnkit never unpickles"
+        else:
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or not a training checkpoint ({reason}); "
                               "resume from another .ckpt or start without resume_from") from err
 
 

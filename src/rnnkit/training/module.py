@@ -29,6 +29,11 @@ from rnnkit.training.tbptt import State, detach_state
 log = logging.getLogger(__name__)
 
 
+EXPLODED = 10.0
+"""A training run stops when an epoch's mean loss exceeds the first batch's loss by this many times
+its size (:meth:`TaskModule._check_not_exploding`)."""
+
+
 class TaskModule(L.LightningModule):
     """LightningModule for ``model`` trained on ``objective`` with ``config``.
 
@@ -61,6 +66,8 @@ class TaskModule(L.LightningModule):
         self.model = model
         self.objective = objective
         self.last_loss: Tensor | None = None
+        self.first_loss: float | None = None
+        """The loss of the first training batch, before any update (for :meth:`_check_not_exploding`)."""
         self.config = config
         self.monitor = monitor
         self.automatic_optimization = config.tbptt_steps is None
@@ -171,6 +178,22 @@ class TaskModule(L.LightningModule):
                 f"{self.current_epoch + 1}); lower the learning rate (lr={self.config.lr:g}) or look for NaN or "
                 "infinite values in the data"
             )
+        if self.first_loss is None:
+            self.first_loss = float(loss.detach())
+
+    def _check_not_exploding(self) -> None:
+        """Stop a run whose epoch-mean training loss has grown far past the loss of its very first
+        batch (the untrained model's): by :data:`EXPLODED` times its size. Training that works never
+        ends an epoch that far above where it started; a too-high learning rate does."""
+        mean = self.epoch_metrics("train").get("train_loss")
+        if mean is None or self.first_loss is None:
+            return
+        first, value = self.first_loss, float(mean)
+        if value > first + EXPLODED * max(abs(first), 1e-3):
+            raise TrainingDiverged(
+                f"the training loss exploded: {value:.4g} in epoch {self.current_epoch + 1} against {first:.4g} at the "
+                f"first step; lower the learning rate (lr={self.config.lr:g})"
+            )
 
     # ---------------------------------------------------------------- steps
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor | None:
@@ -215,6 +238,7 @@ class TaskModule(L.LightningModule):
     def on_train_epoch_end(self) -> None:
         """Log the epoch means; manual optimization (truncated BPTT) also steps its LR schedule."""
         self._log_epoch("train")
+        self._check_not_exploding()
         if self.automatic_optimization:
             return
         scheduler = self.lr_schedulers()
@@ -241,6 +265,7 @@ class TaskModule(L.LightningModule):
             "train_sums": dict(self._sums.get("train", {})),
             "train_count": self._counts.get("train", 0),
             "train_carried": self._carried.get("train"),
+            "first_loss": self.first_loss,
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -254,3 +279,4 @@ class TaskModule(L.LightningModule):
             self._sums["train"], self._counts["train"] = dict(saved["train_sums"]), int(saved["train_count"])
         if saved.get("train_carried") is not None:
             self._carried["train"] = saved["train_carried"]
+        self.first_loss = saved.get("first_loss")

@@ -322,6 +322,9 @@ def save_model(directory: str | os.PathLike[str], model: nn.Module, extras: dict
 def read_saved_config(directory: str | os.PathLike[str]) -> dict[str, Any]:
     """The parsed ``config.json`` of a saved model (``CheckpointError`` if missing or corrupt)."""
     directory = Path(directory)
+    if directory.is_file():
+        raise CheckpointError(f"{str(directory)!r} is a file, not a saved model folder; give the folder written by "
+                              "save_model (a run's model/ folder)")
     if not directory.is_dir():
         raise CheckpointError(f"saved model folder {str(directory)!r} does not exist; give the folder written by "
                               "save_model")
@@ -377,7 +380,11 @@ def load_model(directory: str | os.PathLike[str], model_class: type[nn.Module] |
     config = config_from_json(config_class, meta["config"], str(directory / CONFIG_FILE))
     model = model_class(config)
 
-    weights = directory / meta.get("weights", WEIGHTS_FILE)
+    name = meta.get("weights", WEIGHTS_FILE)
+    if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+        raise CheckpointError(f"{directory / CONFIG_FILE}: weights {name!r} must be a file name inside the model "
+                              "folder; save the model again")
+    weights = directory / name
     if not weights.is_file():
         raise CheckpointError(f"{weights} is missing; save the model again or restore the file")
     if _sha256(weights) != meta["weights_sha256"]:
