@@ -22,10 +22,26 @@ def test_train_and_test_numbers_are_disjoint_and_in_range():
     split = number_pairs(config)
     train = {int(digits) for digits, _ in split.train}
     test = {int(digits) for digits, _ in split.test}
-    assert len(train) == 3000 and len(test) == 500  # distinct numbers
+    assert len(split.train) == 3000 and len(test) == len(split.test) == 500  # test numbers are distinct
     assert not train & test
     assert min(train | test) >= 10 and max(train | test) < 5000
     assert "[10, 5000)" in split.description
+
+
+def test_every_length_in_digits_gets_its_share_of_training_and_test_numbers():
+    from collections import Counter
+
+    split = number_pairs(NumberPairsConfig(n_train=20_000, n_test=1_000, seed=0))
+    test = Counter(len(digits) for digits, _ in split.test)
+    train = Counter(len(digits) for digits, _ in split.train)
+    # at most a third of a length's numbers are held out: 3 of 0-9, 30 of 10-99; the rest share evenly
+    assert dict(test) == {1: 3, 2: 30, 3: 242, 4: 242, 5: 242, 6: 241}
+    # the short lengths repeat their training numbers (at most 20 times), the others share evenly
+    assert dict(train) == {1: 140, 2: 1200, 3: 4665, 4: 4665, 5: 4665, 6: 4665}
+    one_digit = Counter(digits for digits, _ in split.train if len(digits) == 1)
+    assert len(one_digit) == 7 and set(one_digit.values()) == {20}
+    assert not {d for d, _ in split.train} & {d for d, _ in split.test}
+    assert "0" in one_digit and ("100", "cien") in split.train  # words no other number has: always trained
 
 
 def test_pairs_round_trip_both_directions():
@@ -39,7 +55,8 @@ def test_pairs_round_trip_both_directions():
     assert to_digits.train == [(w, d) for d, w in to_words.train]
     assert to_digits.test == [(w, d) for d, w in to_words.test]
     # words -> digits is well posed: different numbers never share their words
-    assert len({w for _, w in to_words.train + to_words.test}) == 250
+    pairs = set(to_words.train + to_words.test)
+    assert len({w for _, w in pairs}) == len({d for d, _ in pairs})
 
 
 def test_same_seed_same_pairs_other_seed_other_pairs():

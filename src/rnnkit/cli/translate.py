@@ -125,6 +125,13 @@ def run_train(args: argparse.Namespace) -> int:
     scores = result.scores
     print(f"held-out ({scores.n} pairs): exact match {100 * scores.exact_match:.1f}%  "
           f"chrF {scores.chrf:.1f}  BLEU {scores.bleu:.1f}")
+    if result.by_digits:
+        print("exact match by length in digits: " + ", ".join(
+            f"{d}: {right}/{total} ({100 * right / total:.1f}%)" for d, (right, total) in result.by_digits.items()))
+        weak = [d for d, (right, total) in result.by_digits.items() if right < 0.98 * total]
+        if weak:
+            print(f"below 98% on numbers of {', '.join(map(str, weak))} digit(s): train longer (--epochs) or on more "
+                  "pairs (--train-size)")
     for source, target, output in result.examples:
         mark = "ok" if output == target else "xx"
         print(f"  [{mark}] {source}  ->  {output}" + ("" if output == target else f"   (want: {target})"))

@@ -8,7 +8,12 @@ are exactly what ``num2words(n, lang=...)`` writes, including its quirks (it wri
 :func:`number_pairs` draws distinct numbers from ``[low, high)`` (default: every number below one
 million) without replacement, so the train and test numbers are disjoint by construction, and
 pairs them in either direction: ``"to-words"`` (``"1999" -> "mil novecientos..."``) or
-``"to-digits"`` (the reverse).
+``"to-digits"`` (the reverse). The draw is balanced over the numbers' lengths in digits: drawn
+uniformly below a million, 90% of the numbers would have six digits and "7" would almost never
+be trained on or tested, so each length gets an equal share of the test numbers (at most a third
+of a length's numbers: 3 of 0-9, 30 of 10-99) and of the training pairs; a length with fewer
+training numbers than its share repeats them, at most :data:`MAX_REPEATS` times each. 0 and 100
+are always training numbers (:data:`ALWAYS_TRAINED`).
 """
 
 from __future__ import annotations
@@ -87,15 +92,68 @@ def number_pairs(config: NumberPairsConfig | None = None) -> PairSplit:
         ``(words, str(n))`` for ``"to-digits"``; ``description`` states the range and sizes.
     """
     config = config or NumberPairsConfig()
-    drawn = random.Random(config.seed).sample(range(config.low, config.high),
-                                              config.n_train + config.n_test)
-    pairs = [(str(n), number_to_words(n, config.lang)) for n in drawn]
+    train, test = _balanced_draw(config)
+    pairs = [(str(n), number_to_words(n, config.lang)) for n in train + test]
     description = (
         f"numbers in [{config.low}, {config.high}) with {config.lang} words from num2words: "
-        f"{config.n_train} train / {config.n_test} test, disjoint (seed {config.seed})"
+        f"{config.n_train} train / {config.n_test} test, disjoint, balanced over lengths of "
+        f"{len(str(config.low))}-{len(str(config.high - 1))} digits (seed {config.seed})"
     )
     split = PairSplit(pairs[: config.n_train], pairs[config.n_train:], description)
     return split if config.direction == "to-words" else split.swapped()
+
+
+def length_ranges(low: int, high: int) -> dict[int, range]:
+    """The numbers of ``[low, high)`` by their length in digits: ``{1: range(0, 10), 2: range(10, 100), ...}``."""
+    out = {}
+    for digits in range(len(str(low)), len(str(high - 1)) + 1):
+        start = 0 if digits == 1 else 10 ** (digits - 1)
+        out[digits] = range(max(low, start), min(high, 10**digits))
+    return out
+
+
+def _shares(total: int, capacity: dict[int, int]) -> dict[int, int]:
+    """``total`` split as evenly as possible over the keys, none above its ``capacity``."""
+    share = {key: 0 for key in capacity}
+    left = total
+    while left > 0:
+        open_keys = [key for key in capacity if share[key] < capacity[key]]
+        if not open_keys:
+            break
+        each = max(1, left // len(open_keys))
+        for key in open_keys:
+            add = min(each, capacity[key] - share[key], left)
+            share[key] += add
+            left -= add
+            if left == 0:
+                break
+    return share
+
+
+ALWAYS_TRAINED = frozenset({0, 100})
+"""Never held out: their words ("cero", "cien"; "zero") occur in no other number, so no model could
+translate them without having seen them."""
+MAX_REPEATS = 20
+"""How many times a training number may appear when its length has fewer numbers than its share."""
+
+
+def _balanced_draw(config: NumberPairsConfig) -> tuple[list[int], list[int]]:
+    """Disjoint train and test numbers with an equal share of each length in digits (see the module doc)."""
+    rng = random.Random(config.seed)
+    ranges = length_ranges(config.low, config.high)
+    test_share = _shares(config.n_test, {d: max(1, len(r) // 3) if len(r) > 1 else 0 for d, r in ranges.items()})
+    distinct = {d: len(r) - test_share[d] for d, r in ranges.items()}
+    train_share = _shares(config.n_train, {d: n * MAX_REPEATS for d, n in distinct.items()})
+    train, test = [], []
+    for digits, numbers in ranges.items():
+        drawn = rng.sample(numbers, test_share[digits] + min(train_share[digits], distinct[digits]))
+        held = [n for n in drawn if n not in ALWAYS_TRAINED][: test_share[digits]]
+        test += held
+        pool = [n for n in drawn if n not in held]
+        train += [pool[i % len(pool)] for i in range(train_share[digits])] if pool else []
+    rng.shuffle(train)
+    rng.shuffle(test)
+    return train, test
 
 
 def _check_lang(lang: str) -> None:

@@ -344,7 +344,8 @@ class TranslateResult:
 
     translator: the trained model with its vocabularies; scores: held-out exact match, chrF,
     BLEU; examples: (source, reference, output) for the first held-out pairs; train_seconds:
-    wall-clock time of ``fit``; data_description: the data and the split.
+    wall-clock time of ``fit``; data_description: the data and the split; by_digits (numbers
+    only): held-out exact matches per length of the number in digits, ``{digits: (right, total)}``.
     """
 
     translator: Translator
@@ -352,6 +353,7 @@ class TranslateResult:
     examples: list[tuple[str, str, str]]
     train_seconds: float
     data_description: str
+    by_digits: dict[int, tuple[int, int]] | None = None
 
 
 def train_translator(config: TranslateConfig, split: PairSplit | None = None, *, checkpoint_dir: str | None = None,
@@ -404,8 +406,17 @@ def train_translator(config: TranslateConfig, split: PairSplit | None = None, *,
     translator = Translator(model, source_tokenizer, target_tokenizer, source_vocab, target_vocab,
                             max_source, max_target, split.description)
     scores, outputs = evaluate_translator(translator, split.test, beam=config.eval_beam)
+    by_digits = None
+    if config.dataset == "numbers":  # the digits are the source (to-words) or the target (to-digits)
+        tokenizer = translator.target_tokenizer
+        by_digits = {}
+        for (source, target), output in zip(split.test, outputs, strict=True):
+            digits = len(source if config.direction == "to-words" else target)
+            right, total = by_digits.get(digits, (0, 0))
+            by_digits[digits] = (right + (output == tokenizer.detokenize(tokenizer.tokenize(target))), total + 1)
+        by_digits = dict(sorted(by_digits.items()))
     examples = [(s, t, o) for (s, t), o in zip(split.test[:8], outputs[:8])]
-    return TranslateResult(translator, scores, examples, seconds, split.description)
+    return TranslateResult(translator, scores, examples, seconds, split.description, by_digits)
 
 
 RUN_KIND = "translate"
@@ -421,7 +432,8 @@ def run_translate(config: TranslateConfig, out_dir: str | Path, *, overwrite: bo
     with resumable_run_folder(out, RUN_KIND, config.to_dict(), overwrite=overwrite, resume=resume) as tmp:
         result = train_translator(config, checkpoint_dir=str(tmp / CHECKPOINTS), resume=resume)
         report = {"data": result.data_description, "config": config.to_dict(), "train_seconds": result.train_seconds,
-                  "test": result.scores.to_dict(), "examples": [list(e) for e in result.examples]}
+                  "test": result.scores.to_dict(), "examples": [list(e) for e in result.examples],
+                  "test_by_digits": result.by_digits}
         result.translator.save(tmp / "model")
         atomic_write_text(tmp / "metrics.json", json.dumps(report, indent=2, ensure_ascii=False))
     return result
