@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections import Counter
 from dataclasses import asdict, dataclass, replace, field
 from pathlib import Path
@@ -44,6 +45,7 @@ from rnnkit.io import CHECKPOINTS, check_resumable_run_folder, resumable_run_fol
 from rnnkit.models import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.tasks.embed import resolve_vectors
 from rnnkit.training import ClassificationObjective, TrainConfig, fit, load_model, predict, save_model
+from rnnkit.training.config import budget_left
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ class ClassifyTrainConfig:
     ``freeze_embeddings``.
 
     Training: ``epochs``, ``batch_size``, ``lr`` (Adam), ``weight_decay``, ``clip_norm``,
-    ``patience`` (early stopping on validation loss, None = off), ``max_seconds``, ``seed``,
+    ``patience`` (early stopping on validation loss, None = off), ``max_seconds`` (the whole run's budget, data and baseline included), ``seed``,
     ``progress_bar``.
 
     ``baseline``: also fit TF-IDF + logistic regression on the same split
@@ -247,6 +249,7 @@ def train_classifier(config: ClassifyTrainConfig, out_dir: str | os.PathLike[str
     checkpoint (see :func:`rnnkit.io.resumable_run_folder`)."""
     from sklearn.metrics import confusion_matrix, f1_score
 
+    started = time.perf_counter()
     out_dir = check_resumable_run_folder(out_dir, RUN_KIND, overwrite=overwrite, resume=resume)
     texts, raw_labels = _load_examples(config)
     (train_x, train_y), (val_x, val_y), (test_x, test_y) = _split(texts, raw_labels, config)
@@ -269,8 +272,14 @@ def train_classifier(config: ClassifyTrainConfig, out_dir: str | os.PathLike[str
     train_data, val_data, test_data = dataset(train_x, train_y), dataset(val_x, val_y), dataset(test_x, test_y)
     torch.manual_seed(config.seed)
     model = SequenceClassifier(config.model_config(len(vocab), len(label_names), embedding_dim), embedding_weights=weights)
+    baseline = None
+    if config.baseline:  # before training, so that max_seconds covers it
+        baseline = tfidf_logistic_regression((train_x, train_y), (val_x, val_y), (test_x, test_y),
+                                             lowercase=config.lowercase, seed=config.seed)
     with resumable_run_folder(out_dir, RUN_KIND, asdict(config), overwrite=overwrite, resume=resume) as tmp:
-        train_config = replace(config.train_config(), checkpoint_dir=str(tmp / CHECKPOINTS))
+        # max_seconds is the whole run's budget: training gets what the data and the baseline left
+        train_config = replace(config.train_config(), checkpoint_dir=str(tmp / CHECKPOINTS),
+                               max_seconds=budget_left(config.max_seconds, started))
         result = fit(model, ClassificationObjective(), train_data, val_data, config=train_config, collate_fn=pad_batch,
                      resume_from="last" if resume else None)
 
@@ -284,10 +293,7 @@ def train_classifier(config: ClassifyTrainConfig, out_dir: str | os.PathLike[str
             "confusion": confusion_matrix(truth, predicted, labels=list(range(len(label_names)))).tolist(),
             "majority_accuracy": sum(y == majority for y in test_y) / len(test_y),
         }
-        baseline = None
-        if config.baseline:
-            baseline = tfidf_logistic_regression((train_x, train_y), (val_x, val_y), (test_x, test_y),
-                                                 lowercase=config.lowercase, seed=config.seed)
+        if baseline is not None:
             report_metrics["tfidf_logreg"] = asdict(baseline)
         save_model(
             tmp / MODEL_DIR, model,

@@ -35,7 +35,8 @@ from __future__ import annotations
 import logging
 import math
 import os
-from dataclasses import asdict, dataclass, field
+import time
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ from rnnkit.errors import DataError
 from rnnkit.io import CHECKPOINTS, check_resumable_run_folder, resumable_run_folder
 from rnnkit.models import LanguageModel, LanguageModelConfig
 from rnnkit.training import StreamDataset, StreamingLMObjective, TrainConfig, evaluate, fit, load_model, save_model
+from rnnkit.training.config import budget_left
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,8 @@ class LMTrainConfig:
     ``num_layers``, ``dropout``, ``tie_weights``, ``cell_kwargs``.
 
     Training: ``batch_size`` (parallel streams), ``bptt`` (steps per truncated-BPTT chunk),
-    ``epochs`` / ``max_steps`` / ``max_seconds`` (stop at the first reached), ``lr`` (Adam),
+    ``epochs`` / ``max_steps`` / ``max_seconds`` (stop at the first reached; ``max_seconds`` is the
+    whole run's budget, data and baseline included), ``lr`` (Adam),
     ``clip_norm``, ``seed``, ``progress_bar`` ("auto", "tqdm", "rich", "off").
 
     ``baseline``: also score an interpolated Kneser-Ney n-gram model on the same split, its
@@ -192,6 +195,7 @@ def train_lm(config: LMTrainConfig, out_dir: str | os.PathLike[str], *, overwrit
     (:func:`rnnkit.io.interrupted_settings` gives it back) continues it to the result an
     uninterrupted run gives, its metrics history whole.
     """
+    started = time.perf_counter()
     out_dir = check_resumable_run_folder(out_dir, RUN_KIND, overwrite=overwrite, resume=resume)
     tokenizer = get_tokenizer(config.level, lowercase=config.lowercase)
     text = load_source(config.source, config.encoding)
@@ -216,7 +220,18 @@ def train_lm(config: LMTrainConfig, out_dir: str | os.PathLike[str], *, overwrit
         test_data = StreamDataset(test_ids, num_streams=config.batch_size, seq_len=config.bptt)
         train_config = config.train_config(log_dir=str(tmp / "logs"), checkpoint_dir=str(tmp / CHECKPOINTS))
         objective = StreamingLMObjective()
+        ngram = None
+        if config.baseline:  # before training, so that max_seconds covers it
+            ngram = kneser_ney_baseline(train_ids.tolist(), test_ids.tolist(), len(vocab), NGRAM_ORDERS[config.level],
+                                        gap=val_ids.tolist())
+            log.info("Kneser-Ney %d-gram: %.3f bits/char", ngram.order, _bits_per_char(ngram.cross_entropy,
+                                                                                        chars_per_token))
+        evaluated = time.perf_counter()
         initial = evaluate(model, objective, test_data, train_config)["loss"]
+        # max_seconds is the whole run's budget: training gets what the steps before it and the
+        # final evaluation (as long as the first one) leave
+        reserve = time.perf_counter() - evaluated
+        train_config = replace(train_config, max_seconds=budget_left(config.max_seconds, started, reserve))
         log.info(
             "training a %s %s LM: %d tokens, vocabulary %d, %d parameters",
             config.level, config.cell, len(train_ids), len(vocab), sum(p.numel() for p in model.parameters()),
@@ -230,13 +245,9 @@ def train_lm(config: LMTrainConfig, out_dir: str | os.PathLike[str], *, overwrit
             "initial_test_loss": initial,
             "chars_per_token": chars_per_token,
         }
-        ngram = None
-        if config.baseline:
-            ngram = kneser_ney_baseline(train_ids.tolist(), test_ids.tolist(), len(vocab), NGRAM_ORDERS[config.level],
-                                        gap=val_ids.tolist())
+        if ngram is not None:
             metrics["ngram_order"] = ngram.order
             metrics["ngram_bits_per_char"] = _bits_per_char(ngram.cross_entropy, chars_per_token)
-            log.info("Kneser-Ney %d-gram: %.3f bits/char", ngram.order, metrics["ngram_bits_per_char"])
         save_model(
             tmp / MODEL_DIR, model,
             extras={"vocab": vocab.to_dict(), "tokenizer": tokenizer.to_dict(), "metrics": metrics,

@@ -14,6 +14,7 @@ line that names the field, the value received, what is expected, and how to fix 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -282,3 +283,17 @@ class TrainConfig:
         _check_int("log_every_n_steps", self.log_every_n_steps, 1)
         _check_int("checkpoint_every_n_steps", self.checkpoint_every_n_steps, 1, optional=True)
         _check_choice("progress_bar", self.progress_bar, PROGRESS_BARS)
+
+
+MIN_TRAINING_SECONDS = 1.0
+"""The least training time a run keeps when its budget is nearly spent before training starts."""
+
+
+def budget_left(max_seconds: float | None, started: float, reserve: float = 0.0) -> float | None:
+    """What is left of a whole run's budget ``max_seconds`` for its training: minus the time since
+    ``started`` (``time.perf_counter()`` when the run began: data, baselines, a first evaluation)
+    and a ``reserve`` for what follows training (the final evaluation); at least
+    :data:`MIN_TRAINING_SECONDS`. ``None`` (no budget) stays ``None``."""
+    if max_seconds is None:
+        return None
+    return max(MIN_TRAINING_SECONDS, max_seconds - (time.perf_counter() - started) - reserve)
