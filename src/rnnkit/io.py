@@ -202,8 +202,8 @@ def resumable_run_folder(path: str | os.PathLike[str], kind: str, settings: dict
         yield staging
         shutil.rmtree(staging / CHECKPOINTS, ignore_errors=True)  # only an unfinished run needs them
         _move_into_place(staging, target, kind, overwrite)
-    except KeyboardInterrupt:
-        raise  # the run can be resumed
+    except (KeyboardInterrupt, SystemExit):
+        raise  # stopped, not failed: the run can be resumed
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

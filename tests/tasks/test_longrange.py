@@ -39,3 +39,31 @@ def test_models_per_task_and_config_errors():
         LongRangeConfig(lr=0)
     with pytest.raises(ValueError, match=r"clip_norm must be > 0 or None \(no clipping\), got -1"):
         LongRangeConfig(clip_norm=-1)
+
+
+def test_a_stopped_run_resumes_with_its_gradient_flow_records_and_the_same_result(tmp_path, monkeypatch):
+    import json
+
+    import lightning as L
+
+    import rnnkit.tasks.longrange as longrange
+    from rnnkit.io import partial_path
+
+    class StopAt(L.Callback):  # Ctrl-C at step 150, after the checkpoint of step 100
+        def on_train_batch_end(self, trainer, *args):
+            if trainer.global_step == 150:
+                raise KeyboardInterrupt
+
+    config = longrange.LongRangeConfig(T=12, hidden_size=16, steps=250, batch_size=8, seed=1)
+    fit = longrange.fit
+    monkeypatch.setattr(longrange, "fit", lambda *a, callbacks=(), **k: fit(*a, callbacks=[*callbacks, StopAt()], **k))
+    with pytest.raises(KeyboardInterrupt):
+        longrange.train_longrange(config, tmp_path / "run", track_every=50)
+    assert not (tmp_path / "run").exists() and partial_path(tmp_path / "run").is_dir()
+    monkeypatch.setattr(longrange, "fit", fit)
+    resumed = longrange.train_longrange(config, tmp_path / "run", track_every=50, resume=True)
+    unbroken = longrange.train_longrange(config, tmp_path / "unbroken", track_every=50)
+    assert resumed.test_loss == unbroken.test_loss and resumed.sequences == unbroken.sequences == 250 * 8
+    assert resumed.gradient_flow == unbroken.gradient_flow  # the records before the stop are kept
+    assert sorted({row["step"] for row in resumed.gradient_flow}) == [0, 50, 100, 150, 200, 250]
+    assert json.loads((tmp_path / "run" / "result.json").read_text())["test_loss"] == resumed.test_loss

@@ -71,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        print("rnnkit: interrupted", file=sys.stderr)
+        hint = f"; continue the run with rnnkit {args.command} ... --resume OUT" if hasattr(args, "resume") else ""
+        print(f"rnnkit {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
     except USER_ERRORS as err:
         if os.environ.get("RNNKIT_DEBUG"):

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rnnkit.cli.commands import COMMANDS
-from rnnkit.cli.common import add_output_options, run_dir_path
+from rnnkit.cli.common import add_output_options, config_and_out
 from rnnkit.models.validation import CELLS
 from rnnkit.tasks.longrange import TASKS, LongRangeConfig, train_longrange
 
@@ -55,11 +55,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="record the gradient norm against distance every EVERY steps during training "
                              "(gradient_flow.csv and gradient_flow.png)")
     parser.add_argument("--max-seconds", type=float, default=None, help="stop training after this much time")
-    add_output_options(parser, "longrange")
+    add_output_options(parser, "longrange", resumable=True)
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def _from_settings(**settings: object) -> tuple[LongRangeConfig, int | None]:
+    """An interrupted run's config and its --track-gradients, from the settings it kept."""
+    track_every = settings.pop("track_every", None)
+    return LongRangeConfig(**settings), track_every  # type: ignore[arg-type]
+
+
+def _build(args: argparse.Namespace) -> tuple[LongRangeConfig, int | None]:
     cell_kwargs = {}
     if args.nonlinearity is not None:
         if args.cell != "rnn":
@@ -76,8 +82,13 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.track_gradients is not None and args.track_gradients < 1:
         raise ValueError(f"--track-gradients must be >= 1 (steps between measurements), got {args.track_gradients}")
-    out = run_dir_path("longrange", args.out)
-    result = train_longrange(config, out, track_every=args.track_gradients, overwrite=args.overwrite)
+    return config, args.track_gradients
+
+
+def run(args: argparse.Namespace) -> int:
+    (config, track_every), out, resume = config_and_out(args, "longrange", _from_settings, _build)
+    result = train_longrange(config, out, track_every=track_every, overwrite=args.overwrite, resume=resume)
+    cell_kwargs = config.cell_kwargs
 
     metric = "MSE" if config.task == "adding" else "cross-entropy / step"
     remedies = "".join(f", {k}={v}" for k, v in cell_kwargs.items())

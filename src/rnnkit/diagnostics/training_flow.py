@@ -49,7 +49,16 @@ class GradientFlowTracker(L.Callback):
         self.records.append((step, gradient_norms_by_distance(layer, x, direction)))
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.measure(pl_module.model, 0)
+        if not self.records:  # a resumed run brings its records back from the checkpoint
+            self.measure(pl_module.model, 0)
+
+    def state_dict(self) -> dict[str, object]:
+        """The records so far, kept in training checkpoints so a resumed run keeps them."""
+        return {"steps": [step for step, _ in self.records],
+                "norms": [torch.from_numpy(np.asarray(norms)) for _, norms in self.records]}
+
+    def load_state_dict(self, state_dict: dict[str, object]) -> None:
+        self.records = [(int(step), norms.numpy()) for step, norms in zip(state_dict["steps"], state_dict["norms"])]
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: object) -> None:
         step = trainer.global_step

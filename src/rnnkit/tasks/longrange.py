@@ -36,7 +36,13 @@ from rnnkit.data.longrange import (
     copy_memory_baseline,
 )
 from rnnkit.diagnostics import set_forget_bias
-from rnnkit.io import atomic_write_text, atomic_write_with, check_run_folder, run_folder
+from rnnkit.io import (
+    CHECKPOINTS,
+    atomic_write_text,
+    atomic_write_with,
+    check_resumable_run_folder,
+    resumable_run_folder,
+)
 from rnnkit.models.classifier import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.models.tagger import SequenceTagger, SequenceTaggerConfig
 from rnnkit.models.validation import check_cell, check_cell_kwargs, check_choice, check_int, check_positive
@@ -177,7 +183,7 @@ def evaluate(model: nn.Module, config: LongRangeConfig, x: torch.Tensor, y: torc
 
 def run_longrange(
     config: LongRangeConfig, train_config: TrainConfig | None = None, log_dir: str | None = None,
-    track_every: int | None = None,
+    track_every: int | None = None, checkpoint_dir: str | None = None, resume: bool = False,
 ) -> LongRangeResult:
     """Train ``config.cell`` on the task with the rnnkit engine and measure it on fresh test data.
 
@@ -186,7 +192,8 @@ def run_longrange(
     ``config.lr``, one epoch of ``config.steps`` steps, clipping ``config.clip_norm``).
     ``track_every``: record the gradient norm against distance every that many steps
     (:class:`~rnnkit.diagnostics.training_flow.GradientFlowTracker`, 16 test sequences) into
-    ``result.gradient_flow``.
+    ``result.gradient_flow``. ``checkpoint_dir``: keep ``last.ckpt`` there every
+    :data:`CHECKPOINT_EVERY` steps; ``resume``: continue from it (the gradient-flow records too).
     """
     torch.manual_seed(config.seed)
     model = build_model(config)
@@ -205,7 +212,8 @@ def run_longrange(
             optimizer="adam", lr=config.lr, max_epochs=1, batch_size=config.batch_size,
             clip_norm=config.clip_norm, seed=config.seed, progress_bar=config.progress_bar, restore_best=False,
             max_seconds=config.max_seconds,
-            log_dir=log_dir, loggers=("csv",), log_every_n_steps=50,
+            log_dir=log_dir, loggers=("csv",), log_every_n_steps=50, checkpoint_dir=checkpoint_dir,
+            checkpoint_every_n_steps=CHECKPOINT_EVERY if checkpoint_dir else None,
         )
     log.info("training %s on %s, T=%d: %d steps of %d sequences", config.cell, config.task, config.T,
              config.steps, config.batch_size)
@@ -215,7 +223,8 @@ def run_longrange(
 
         callbacks.append(GradientFlowTracker(test_x[:16], every=track_every, seed=config.seed))
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    trained = fit(model, objective, train, (test_x, test_y), config=train_config, callbacks=callbacks)
+    trained = fit(model, objective, train, (test_x, test_y), config=train_config, callbacks=callbacks,
+                  resume_from="last" if resume else None)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     test_loss, accuracy = evaluate(model, config, test_x, test_y)
     return LongRangeResult(
@@ -226,17 +235,22 @@ def run_longrange(
 
 
 RUN_KIND = "longrange"
+CHECKPOINT_EVERY = 100
+"""Steps between the checkpoints a killed run resumes from."""
 
 
 def train_longrange(config: LongRangeConfig, out_dir: str | Path, *, track_every: int | None = None,
-                    overwrite: bool = False) -> LongRangeResult:
+                    overwrite: bool = False, resume: bool = False) -> LongRangeResult:
     """:func:`run_longrange`, written into the run folder ``out_dir``: ``result.json``, the engine's
     ``metrics.csv`` and, with ``track_every``, ``gradient_flow.csv`` and ``gradient_flow.png``.
     ``out_dir`` must be new or empty, or an earlier longrange run with ``overwrite``; it appears
-    only when complete."""
-    out = check_run_folder(out_dir, RUN_KIND, overwrite=overwrite)
-    with run_folder(out, RUN_KIND, overwrite=overwrite) as tmp:
-        result = run_longrange(config, log_dir=str(tmp), track_every=track_every)
+    only when complete. ``resume=True`` continues a killed run from its last checkpoint (the
+    run's settings, ``track_every`` included, are kept in its partial folder)."""
+    out = check_resumable_run_folder(out_dir, RUN_KIND, overwrite=overwrite, resume=resume)
+    settings = {**asdict(config), "track_every": track_every}
+    with resumable_run_folder(out, RUN_KIND, settings, overwrite=overwrite, resume=resume) as tmp:
+        result = run_longrange(config, log_dir=str(tmp), track_every=track_every,
+                               checkpoint_dir=str(tmp / CHECKPOINTS), resume=resume)
         atomic_write_text(tmp / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
         if result.gradient_flow:
             remedies = "".join(f", {k}={v}" for k, v in config.cell_kwargs.items())

@@ -272,7 +272,10 @@ def fit(
         trainer = _trainer(config, all_callbacks, root_dir=run_dir, loggers=loggers,
                            checkpointing=best is not None or last is not None, validate=val_data is not None)
         start = time.perf_counter()
-        trainer.fit(module, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
+        try:
+            trainer.fit(module, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
+        except SystemExit as stop:  # Lightning turns Ctrl-C into sys.exit(1) after its teardown
+            raise KeyboardInterrupt from stop
         seconds = time.perf_counter() - start
 
         rows = history.history or (read_history(history.path) if history.path.is_file() else [])
