@@ -75,6 +75,9 @@ def check_run_folder(path: str | os.PathLike[str], kind: str, *, overwrite: bool
     target = Path(path)
     if target.exists() and not target.is_dir():
         raise NotADirectoryError(f"out_dir {str(path)!r} is a file; give a folder path")
+    blocking = next((parent for parent in target.parents if parent.exists() and not parent.is_dir()), None)
+    if blocking is not None:
+        raise NotADirectoryError(f"out_dir {str(path)!r} lies under {str(blocking)!r}, which is a file; give a folder path")
     if not target.is_dir() or not any(target.iterdir()):
         return target
     found = _run_kind(target)

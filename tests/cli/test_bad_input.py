@@ -164,3 +164,27 @@ def test_the_settings_an_interrupted_run_keeps_rebuild_its_config(command, tmp_p
         with resumable_run_folder(tmp_path / "run", command, settings):
             raise KeyboardInterrupt  # Ctrl-C: the partial run stays
     assert type(config)(**interrupted_settings(tmp_path / "run", command)) == config
+
+
+NUMBER_OPTIONS = {  # the flags each command has, with a value it must refuse
+    "--hidden": ["lm", "classify", "translate", "caption", "longrange", "music", "forecast"],
+    "--epochs": ["lm", "classify", "translate", "caption", "music", "forecast", "embed"],
+    "--batch-size": ["lm", "classify", "translate", "caption", "longrange"],
+    "--seed": BUDGETED,
+}
+NUMBER_CASES = [(command, flag) for flag, commands in NUMBER_OPTIONS.items() for command in commands]
+
+
+@pytest.mark.parametrize(("command", "flag"), NUMBER_CASES)
+def test_sizes_and_seeds_out_of_range_are_refused_naming_the_flag(command, flag, tmp_path, capsys):
+    value = "-1" if flag == "--seed" else "0"
+    _fails_cleanly([*TRAINING_COMMANDS[command], flag, value, "--out", str(tmp_path / "run")], capsys, flag)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("command", TRAINING_COMMANDS)
+def test_out_under_a_file_is_refused(command, tmp_path, capsys):
+    (tmp_path / "results.txt").write_text("keep me")
+    _fails_cleanly([*TRAINING_COMMANDS[command], "--out", str(tmp_path / "results.txt" / "run")], capsys,
+                   "which is a file; give a folder path")
+    assert (tmp_path / "results.txt").read_text() == "keep me"

@@ -3,11 +3,7 @@ interrupted, the whole metrics history, and the run folder appearing only when c
 
 import csv
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 
 import torch
 
@@ -23,27 +19,12 @@ def _args(text, out):
             "--max-steps", str(STEPS), "--no-baseline", "--sample-length", "0", "--out", str(out)]
 
 
-def test_a_killed_run_resumes_to_the_result_of_an_unbroken_one(tmp_path, capsys):
+def test_a_killed_run_resumes_to_the_result_of_an_unbroken_one(tmp_path, capsys, kill_once_written):
     text = tmp_path / "hamlet.txt"
     text.write_text(load_corpus("hamlet")[:30000], encoding="utf-8")
     run, partial = tmp_path / "run", tmp_path / ".run.partial"
     last = partial / "checkpoints" / "last.ckpt"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "rnnkit", *_args(text, run)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 240
-        while not last.exists():
-            assert process.poll() is None, process.stderr.read().decode()[-3000:]
-            assert time.monotonic() < deadline, "no checkpoint was written"
-            time.sleep(0.02)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.stderr.close()
-    assert process.returncode == -signal.SIGKILL
+    kill_once_written([sys.executable, "-m", "rnnkit", *_args(text, run)], last)
     assert not run.exists() and partial.is_dir()  # nothing half-written where the user looks
 
     # a new run to the same folder refuses to discard the interrupted one

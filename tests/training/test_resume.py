@@ -3,11 +3,7 @@ that was being written when the process died never replaces a good one; bad chec
 
 import csv
 import importlib.util
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -27,25 +23,10 @@ def _load_worker():
     return module
 
 
-def test_sigkill_then_resume_continues_from_the_checkpoint_with_nothing_lost(tmp_path):
+def test_sigkill_then_resume_continues_from_the_checkpoint_with_nothing_lost(tmp_path, kill_once_written):
     worker = _load_worker()
     last = tmp_path / "last.ckpt"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen([sys.executable, str(WORKER), str(tmp_path)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 240
-        while not last.exists():
-            assert process.poll() is None, process.stderr.read().decode()[-3000:]
-            assert time.monotonic() < deadline, "no checkpoint was written"
-            time.sleep(0.02)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.stderr.close()
-    assert process.returncode == -signal.SIGKILL
+    kill_once_written([sys.executable, str(WORKER), str(tmp_path)], last)
 
     saved_step = torch.load(last, weights_only=True)["global_step"]
     assert 3 <= saved_step < 24 and saved_step % 8 != 0                  # a mid-epoch checkpoint

@@ -249,6 +249,8 @@ class Word2VecConfig:
         if not 0.0 <= self.sample < 1.0:
             raise ValueError(f"sample must be in [0, 1) (0 disables down-sampling), got {self.sample!r}")
         check_positive("max_seconds", self.max_seconds, optional=True)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
+            raise ValueError(f"seed must be an integer in [0, 2**32), got {self.seed!r}")
 
 
 def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig) -> KeyedVectors:

@@ -82,6 +82,7 @@ class MusicConfig:
         check_cell("cell", self.cell)
         for name in ("hidden_size", "num_layers", "epochs", "batch_size", "sample_steps", "prime_steps"):
             check_int(name, getattr(self, name), 1)
+        check_int("seed", self.seed, 0)
         if self.limit is not None:
             check_int("limit", self.limit, 3)
         if not (isinstance(self.step, (int, float)) and 0 < self.step <= 4):
