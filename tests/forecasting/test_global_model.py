@@ -195,3 +195,28 @@ def test_log_transform_learns_relative_errors_and_refuses_values_at_or_below_zer
     assert table.loc["MQ-LSTM", "sMAPE"] < 0.5 * table.loc["Naive", "sMAPE"]
     with pytest.raises(DataError, match="transform='log' needs every y > 0, but series 's00'"):
         _fit(df.assign(y=df["y"].where(df.index != 2, 0.0)), horizon=12, transform="log")
+
+
+def test_log1p_transform_reads_log_of_one_plus_the_scaled_window_and_allows_zeros(make_panel):
+    from dataclasses import replace
+
+    import numpy as np
+
+    df = make_panel(num_series=6, length=48)
+    df = df.assign(y=df["y"].where(df.index % 7 != 3, 0.0))  # counts with zeros
+    model = _fit(df, horizon=6, network="deepar", num_samples=30, epochs=1, transform="log1p")
+    out = model.predict()
+    assert (out["DeepAR-LSTM"] >= 0).all() and out["DeepAR-LSTM"].notna().all()
+    cutoffs = [np.array([n]) for n in model.panel.lengths]
+    lookback = model.model.config.lookbacks[0]
+    logged = model._windows(model.panel, cutoffs, lookback, False)
+    model.config = replace(model.config, transform="scale")
+    plain = model._windows(model.panel, cutoffs, lookback, False)
+    observed = plain["mask"] > 0
+    np.testing.assert_allclose(logged["z"][observed], np.log1p(plain["z"][observed]), rtol=1e-6)
+    assert (logged["z"][~observed] == 0).all()
+    values = np.array([[0.0, 0.5, 3.0]])
+    model.config = replace(model.config, transform="log1p")
+    np.testing.assert_allclose(model._to_data_units(np.log1p(values), {"scale": np.array([2.0])}), 2.0 * values)
+    with pytest.raises(DataError, match="transform='log1p' needs every y >= 0, but series 's00' has a value < 0"):
+        _fit(df.assign(y=df["y"].where(df.index != 2, -1.0)), horizon=6, transform="log1p")

@@ -21,6 +21,7 @@ from rich.table import Table
 from rnnkit.cli.commands import COMMANDS
 from rnnkit.cli.common import add_output_options, run_dir_path
 from rnnkit.data.series import FILL_METHODS
+from rnnkit.forecasting.config import TRANSFORMS
 from rnnkit.forecasting.networks import NETWORKS, SKIPS
 from rnnkit.models.validation import CELLS
 
@@ -71,8 +72,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--ensemble", metavar="N", help="members (seeds) per lookback; median forecast (default: 1)")
     parser.add_argument("--loss", help="direct network loss: mae (scaled) or smape (default: mae)")
     parser.add_argument("--skip", help=f"what the direct network corrects: {', '.join(SKIPS)} (default: last)")
-    parser.add_argument("--transform", help="what the network sees of a window: scale (y / level) or log "
-                        "(log(y / level), positive data) (default: scale)")
+    parser.add_argument("--transform", help="what the network sees of a window: scale (y / level), log "
+                        "(log(y / level), positive data) or log1p (log(1 + y / level), data with zeros) "
+                        "(default: scale)")
     parser.add_argument("--deseasonalize", action="store_true", default=None,
                         help="divide each window by its seasonal indices (when Theta's seasonality test says so)")
     parser.add_argument("--short-series", help="series shorter than lookback + horizon: pad, skip or error "
@@ -202,7 +204,7 @@ def build_config(args: argparse.Namespace, data):  # -> ForecastConfig
         "ensemble": _int("--ensemble", args.ensemble, 1),
         "loss": _choice("--loss", args.loss, ("mae", "smape")),
         "skip": _choice("--skip", args.skip, SKIPS),
-        "transform": _choice("--transform", args.transform, ("scale", "log")),
+        "transform": _choice("--transform", args.transform, TRANSFORMS),
         "deseasonalize": args.deseasonalize,
         "short_series": _choice("--short-series", args.short_series, ("pad", "skip", "error")),
         "val_windows": _int("--val-windows", args.val_windows, 1),

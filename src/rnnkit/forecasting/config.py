@@ -10,7 +10,7 @@ from rnnkit.forecasting.networks import NETWORKS, GlobalNetConfig
 from rnnkit.models.validation import check_choice, check_int, check_optional_int
 
 LOSSES: tuple[str, ...] = ("mae", "smape")
-TRANSFORMS: tuple[str, ...] = ("scale", "log")
+TRANSFORMS: tuple[str, ...] = ("scale", "log", "log1p")
 SHORT_SERIES: tuple[str, ...] = ("pad", "skip", "error")
 
 @dataclass
@@ -26,9 +26,10 @@ class GlobalForecastConfig:
         skip: what the direct network's output adds to: "last", "season" or "none".
         loss: direct network: "mae" of the scaled values (|y - f| / s) or "smape".
         num_samples: sample paths per series (deepar).
-        transform: what the network sees of a window: "scale" (y / s) or "log" (log(y / s), for
+        transform: what the network sees of a window: "scale" (y / s), "log" (log(y / s), for
             positive data with multiplicative seasonality and noise: errors become relative, and
-            the forecast s * exp(f) is never negative).
+            the forecast s * exp(f) is never negative) or "log1p" (log(1 + y / s): the same for
+            data with zeros, such as counts; forecasts are never negative).
         deseasonalize: divide each window by the multiplicative seasonal indices of the last five
             cycles before its origin (fewer where the series is shorter) when they pass the Theta
             method's seasonality test (:mod:`rnnkit.forecasting.seasonality`); the forecast is

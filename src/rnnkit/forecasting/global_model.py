@@ -140,22 +140,30 @@ class GlobalForecaster:
             w["z"] = np.where(w["mask"] > 0, np.log(np.maximum(w["z"], 1e-8)), 0.0).astype(np.float32)
             if with_target:
                 w["target"] = np.log(np.maximum(w["target"], 1e-8)).astype(np.float32)
+        elif self.config.transform == "log1p":  # z -> log(1 + z): zeros allowed
+            w["z"] = np.where(w["mask"] > 0, np.log1p(np.maximum(w["z"], 0.0)), 0.0).astype(np.float32)
+            if with_target:
+                w["target"] = np.log1p(np.maximum(w["target"], 0.0)).astype(np.float32)
         return w
 
     def _to_data_units(self, scaled: np.ndarray, w: dict[str, np.ndarray]) -> np.ndarray:
         """Network outputs (..., N, H) back to the data's units: undo the log, the window's level
         s (N,) and its seasonal indices (N, H)."""
-        values = np.exp(scaled) if self.config.transform == "log" else scaled
+        inverse = {"log": np.exp, "log1p": lambda v: np.maximum(np.expm1(v), 0.0)}.get(self.config.transform)
+        values = scaled if inverse is None else inverse(scaled)
         values = values * w["scale"][:, None]
         return values * w["season"] if "season" in w else values
 
     def _check_positive(self, panel: Panel) -> None:
-        if self.config.transform != "log":
+        transform = self.config.transform
+        if transform == "scale":
             return
         for name, y in zip(panel.ids, panel.y):
-            if np.any(y <= 0):
-                raise DataError(f"transform='log' needs every y > 0, but series {name!r} has a value <= 0; "
-                                "use transform='scale'")
+            if np.any(y <= 0) if transform == "log" else np.any(y < 0):
+                what = "y > 0" if transform == "log" else "y >= 0"
+                fix = "transform='log1p' (zeros allowed) or 'scale'" if transform == "log" else "transform='scale'"
+                raise DataError(f"transform={transform!r} needs every {what}, but series {name!r} has a value "
+                                f"{'<= 0' if transform == 'log' else '< 0'}; use {fix}")
 
     # ------------------------------------------------------------------ training
     def fit(self, df: pd.DataFrame, static_df: pd.DataFrame | None = None) -> GlobalForecaster:
