@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from rnnkit.diagnostics.gradient_flow import (
@@ -176,7 +177,8 @@ def run_gradients(config: GradientsConfig, out_dir: str | Path, *, overwrite: bo
             curves.append(measure_gradient_flow(flow_config))
         flow_table = pd.concat(
             [
-                pd.DataFrame({"label": curve.label, "cell": curve.config.cell, "forget_bias": curve.config.forget_bias,
+                pd.DataFrame({"label": curve.label, "cell": curve.config.cell,
+                              "forget_bias": np.nan if curve.config.forget_bias is None else curve.config.forget_bias,
                               "distance": curve.distance, "grad_norm": curve.grad_norm})
                 for curve in curves
             ],

@@ -280,6 +280,8 @@ def fit(
 
         rows = history.history or (read_history(history.path) if history.path.is_file() else [])
         best_path = best.best_model_path if best is not None else ""
+        if config.restore_best and val_data is not None and not best_path:
+            log.info("the run stopped before its first validation: keeping the weights it ended with")
         if config.restore_best and val_data is not None and best_path:
             weights = read_training_checkpoint(best_path)["state_dict"]
             module.load_state_dict(weights)
