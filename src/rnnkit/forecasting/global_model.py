@@ -36,7 +36,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.data.series import Frequency
-from rnnkit.errors import CheckpointError, DataError
+from rnnkit.errors import DataError
 from rnnkit.forecasting.conformal import conformal_quantile, conformity_scores, widen
 from rnnkit.forecasting.config import GlobalForecastConfig
 from rnnkit.forecasting.panel import (
@@ -425,12 +425,10 @@ class GlobalForecaster:
     @classmethod
     def load(cls, directory: str | Path) -> GlobalForecaster:
         """A saved forecaster; call :meth:`predict` with the series to forecast."""
-        from rnnkit.training import load_model
+        from rnnkit.training.saved_model import load_task_model
 
-        model, extras = load_model(directory)
-        if not isinstance(model, GlobalEnsemble) or "global_forecast" not in extras:
-            raise CheckpointError(f"{str(directory)!r} holds a {type(model).__name__}, not a global forecaster "
-                                  "saved by GlobalForecaster.save")
+        model, extras = load_task_model(directory, GlobalEnsemble, ("global_forecast",), what="a global forecaster",
+                                        run="forecast")
         saved = extras["global_forecast"]
         config = GlobalForecastConfig(**saved["config"])
         forecaster = cls(config)

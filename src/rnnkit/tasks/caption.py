@@ -25,7 +25,6 @@ from rnnkit.data.digits import DigitCaptions, load_digit_captions, split_digit_c
 from rnnkit.data.numbers import LANGS
 from rnnkit.data.tokenizers import CharTokenizer
 from rnnkit.data.vocab import BOS_ID, EOS_ID, PAD_ID, Vocab
-from rnnkit.errors import CheckpointError
 from rnnkit.io import (
     CHECKPOINTS,
     atomic_write_text,
@@ -35,7 +34,7 @@ from rnnkit.io import (
 )
 from rnnkit.models import ConditionalGenerator, ConditionalGeneratorConfig
 from rnnkit.models.validation import check_cell, check_positive
-from rnnkit.training import Objective, StepOutput, TrainConfig, fit, load_model, save_model
+from rnnkit.training import Objective, StepOutput, TrainConfig, fit, load_task_model, save_model
 from rnnkit.training.config import LR_SCHEDULES
 
 logger = logging.getLogger(__name__)
@@ -148,10 +147,8 @@ class Captioner:
     @classmethod
     def load(cls, directory: str | Path) -> Captioner:
         """Read a directory written by :meth:`save`."""
-        model, extras = load_model(directory)
-        if not isinstance(model, ConditionalGenerator) or "captioner" not in extras:
-            raise CheckpointError(f"{directory} holds a {type(model).__name__}, not a captioner; give "
-                                  f"a folder written by 'rnnkit caption train'")
+        model, extras = load_task_model(directory, ConditionalGenerator, ("captioner", "vocab"), what="a captioner",
+                                        run="caption")
         meta = extras["captioner"]
         model.eval()
         return cls(model, Vocab.from_dict(extras["vocab"]), int(meta["max_tokens"]),

@@ -44,7 +44,7 @@ from rnnkit.errors import DataError
 from rnnkit.io import CHECKPOINTS, check_resumable_run_folder, resumable_run_folder
 from rnnkit.models import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.tasks.embed import resolve_vectors
-from rnnkit.training import ClassificationObjective, TrainConfig, fit, load_model, predict, save_model
+from rnnkit.training import ClassificationObjective, TrainConfig, fit, load_task_model, predict, save_model
 from rnnkit.training.config import budget_left
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,8 @@ class ClassifyTrainConfig:
     ``freeze_embeddings``.
 
     Training: ``epochs``, ``batch_size``, ``lr`` (Adam), ``weight_decay``, ``clip_norm``,
-    ``patience`` (early stopping on validation loss, None = off), ``max_seconds`` (the whole run's budget, data and baseline included), ``seed``,
+    ``patience`` (early stopping on validation loss, None = off), ``max_seconds`` (the whole run's
+    budget, data and baseline included), ``seed``,
     ``progress_bar``.
 
     ``baseline``: also fit TF-IDF + logistic regression on the same split
@@ -289,7 +290,8 @@ def train_classifier(config: ClassifyTrainConfig, out_dir: str | os.PathLike[str
         majority = Counter(train_y).most_common(1)[0][0]
         report_metrics = {
             "accuracy": sum(p == t for p, t in zip(predicted, truth)) / len(truth),
-            "macro_f1": float(f1_score(truth, predicted, average="macro", labels=list(range(len(label_names))), zero_division=0)),
+            "macro_f1": float(f1_score(truth, predicted, average="macro", labels=list(range(len(label_names))),
+                                       zero_division=0)),
             "confusion": confusion_matrix(truth, predicted, labels=list(range(len(label_names)))).tolist(),
             "majority_accuracy": sum(y == majority for y in test_y) / len(test_y),
         }
@@ -333,15 +335,8 @@ class Prediction:
 
 def predict_texts(model_dir: str | os.PathLike[str], texts: list[str]) -> list[Prediction]:
     """Classify ``texts`` with the model saved by :func:`train_classifier`."""
-    model, extras = load_model(model_dir)
-    if not isinstance(model, SequenceClassifier):
-        raise DataError(
-            f"{str(model_dir)!r} holds a {type(model).__name__}, not a text classifier; give a folder "
-            f"written by rnnkit classify train"
-        )
-    for key in ("vocab", "tokenizer", "labels", "preprocessing"):
-        if key not in extras:
-            raise DataError(f"{str(model_dir)!r} has no {key}.json; give a folder written by rnnkit classify train")
+    model, extras = load_task_model(model_dir, SequenceClassifier, ("vocab", "tokenizer", "labels", "preprocessing"),
+                                    what="a text classifier", run="classify")
     if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
         raise DataError("give at least one non-empty text to classify")
     vocab = Vocab.from_dict(extras["vocab"])

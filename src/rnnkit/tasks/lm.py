@@ -50,7 +50,7 @@ from rnnkit.data.vocab import SPECIALS, Vocab
 from rnnkit.errors import DataError
 from rnnkit.io import CHECKPOINTS, check_resumable_run_folder, resumable_run_folder
 from rnnkit.models import LanguageModel, LanguageModelConfig
-from rnnkit.training import StreamDataset, StreamingLMObjective, TrainConfig, evaluate, fit, load_model, save_model
+from rnnkit.training import StreamDataset, StreamingLMObjective, TrainConfig, evaluate, fit, load_task_model, save_model
 from rnnkit.training.config import budget_left
 
 log = logging.getLogger(__name__)
@@ -236,7 +236,8 @@ def train_lm(config: LMTrainConfig, out_dir: str | os.PathLike[str], *, overwrit
             "training a %s %s LM: %d tokens, vocabulary %d, %d parameters",
             config.level, config.cell, len(train_ids), len(vocab), sum(p.numel() for p in model.parameters()),
         )
-        result = fit(model, objective, train_data, val_data, config=train_config, resume_from="last" if resume else None)
+        result = fit(model, objective, train_data, val_data, config=train_config,
+                     resume_from="last" if resume else None)
         final = evaluate(model, objective, test_data, train_config)["loss"]
         metrics = {
             "test_loss": final,
@@ -319,15 +320,7 @@ class Generated:
 
 def load_lm(model_dir: str | os.PathLike[str]) -> tuple[LanguageModel, Vocab, Tokenizer, dict[str, Any]]:
     """The language model, vocabulary, tokenizer and metrics saved by :func:`train_lm`."""
-    model, extras = load_model(model_dir)
-    if not isinstance(model, LanguageModel):
-        raise DataError(
-            f"{str(model_dir)!r} holds a {type(model).__name__}, not a language model; give a folder "
-            f"written by rnnkit lm train"
-        )
-    for key in ("vocab", "tokenizer"):
-        if key not in extras:
-            raise DataError(f"{str(model_dir)!r} has no {key}.json; give a folder written by rnnkit lm train")
+    model, extras = load_task_model(model_dir, LanguageModel, ("vocab", "tokenizer"), what="a language model", run="lm")
     return model, Vocab.from_dict(extras["vocab"]), tokenizer_from_dict(extras["tokenizer"]), extras.get("metrics", {})
 
 

@@ -228,8 +228,8 @@ def train_music(config: MusicConfig, out_dir: str | Path, *, overwrite: bool = F
                                seed=config.seed, early_stopping_patience=config.patience, restore_best=True,
                                progress_bar=config.progress_bar, checkpoint_dir=str(tmp / CHECKPOINTS))
         log.info("training a %s on %d pieces (%d validation, %d test)", config.cell, len(train), len(val), len(test))
-        result = fit(model, MultiLabelSequenceObjective(), _Frames(train), _Frames(val), config=settings, collate_fn=_pad,
-                     resume_from="last" if resume else None)
+        result = fit(model, MultiLabelSequenceObjective(), _Frames(train), _Frames(val), config=settings,
+                     collate_fn=_pad, resume_from="last" if resume else None)
         scores = frame_scores(_probabilities(model, test), [p.roll[1:] for p in test])
         baselines = baseline_scores(train, val, test)
         opening = test[0].roll[: min(config.prime_steps, len(test[0].roll))]
@@ -251,13 +251,11 @@ def generate_music(model_dir: str | Path, out_dir: str | Path, *, steps: int = 6
     """Continue the opening of ``prime`` (a MIDI / MusicXML file; None: start from silence) with a
     saved model: writes ``sample.mid`` and ``sample.png`` into ``out_dir``."""
     from rnnkit.data.music import parse_music_file, score_to_roll
-    from rnnkit.training import load_model
+    from rnnkit.training import load_task_model
 
     check_run_folder(out_dir, "music-generate", overwrite=overwrite)
     check_int("steps", steps, 1)
-    model, extras = load_model(model_dir)
-    if not isinstance(model, SequenceTagger) or "music" not in extras:
-        raise DataError(f"{model_dir} holds no music model; give the model folder written by rnnkit music train")
+    model, extras = load_task_model(model_dir, SequenceTagger, ("music",), what="a music model", run="music")
     step = float(extras["music"]["step"])
     if prime is None:
         opening = np.zeros((1, HIGH - LOW), dtype=np.uint8)

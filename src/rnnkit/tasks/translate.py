@@ -38,7 +38,7 @@ from rnnkit.data.numbers import DIRECTIONS, NumberPairsConfig, number_pairs
 from rnnkit.data.pairs import Pair, PairSplit, load_pairs, split_pairs
 from rnnkit.data.tokenizers import LEVELS, Tokenizer, get_tokenizer, tokenizer_from_dict
 from rnnkit.data.vocab import BOS_ID, EOS_ID, PAD_ID, SPECIALS, Vocab
-from rnnkit.errors import CheckpointError, DataError
+from rnnkit.errors import DataError
 from rnnkit.io import (
     CHECKPOINTS,
     atomic_write_text,
@@ -49,7 +49,7 @@ from rnnkit.io import (
 from rnnkit.metrics.text import TextScores, text_scores
 from rnnkit.models import Seq2Seq, Seq2SeqConfig
 from rnnkit.models.validation import check_cell, check_choice, check_fraction, check_int, check_positive
-from rnnkit.training import Objective, StepOutput, TrainConfig, fit, load_model, save_model
+from rnnkit.training import Objective, StepOutput, TrainConfig, fit, load_task_model, save_model
 
 logger = logging.getLogger(__name__)
 
@@ -285,12 +285,7 @@ class Translator:
     @classmethod
     def load(cls, directory: str | Path) -> Translator:
         """Read a directory written by :meth:`save`."""
-        model, extras = load_model(directory)
-        if not isinstance(model, Seq2Seq) or "translator" not in extras:
-            raise CheckpointError(
-                f"{directory} holds a {type(model).__name__}, not a translator; give a folder "
-                f"written by 'rnnkit translate train'"
-            )
+        model, extras = load_task_model(directory, Seq2Seq, ("translator",), what="a translator", run="translate")
         meta = extras["translator"]
         model.eval()
         return cls(model, tokenizer_from_dict(meta["source_tokenizer"]),

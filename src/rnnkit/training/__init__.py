@@ -34,7 +34,7 @@ from rnnkit.training.objectives import (
     StepOutput,
     StreamingLMObjective,
 )
-from rnnkit.training.saved_model import load_model, save_model
+from rnnkit.training.saved_model import load_model, load_task_model, save_model
 from rnnkit.training.tbptt import StreamDataset, detach_state
 
 if TYPE_CHECKING:
@@ -72,4 +72,5 @@ __all__ = [
     "detach_state",
     "save_model",
     "load_model",
+    "load_task_model",
 ]

@@ -98,6 +98,15 @@ class FitResult:
     seconds: float
 
 
+class _FlushLogsWithCheckpoints(L.Callback):
+    """Write the loggers' buffered rows whenever a checkpoint is taken, so that a run killed after
+    it has on disk every row a resumed run starts from (the CSV logger otherwise buffers 100 steps)."""
+
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
+        for logger in trainer.loggers:
+            logger.save()
+
+
 class _QuietInEveryProcess(L.Callback):
     """Silence Lightning in DDP processes started by spawning (they do not inherit the filters).
 
@@ -249,6 +258,7 @@ def fit(
                                    auto_insert_metric_name=False, enable_version_counter=False)
             all_callbacks.append(best)
         if config.checkpoint_dir is not None:
+            all_callbacks.append(_FlushLogsWithCheckpoints())
             # last.ckpt at every epoch end, and every n steps when asked (both write the same file).
             last = ModelCheckpoint(dirpath=checkpoint_dir, save_top_k=0, save_last=True,
                                    save_on_train_epoch_end=True, enable_version_counter=False)

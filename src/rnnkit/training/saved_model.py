@@ -42,6 +42,7 @@ import importlib
 import json
 import logging
 import os
+from collections.abc import Sequence
 import re
 import shutil
 import sys
@@ -411,3 +412,17 @@ def load_model(directory: str | os.PathLike[str], model_class: type[nn.Module] |
             raise CheckpointError(f"{path} is corrupt ({err}); save the model again or restore it") from err
     model.eval()
     return model, extras
+
+
+def load_task_model(directory: str | os.PathLike[str], model_class: type[nn.Module], extras: Sequence[str], *,
+                    what: str, run: str) -> tuple[nn.Module, dict[str, Any]]:
+    """:func:`load_model`, checked to be what a task saved: a ``model_class`` with the ``extras``
+    (vocabulary, tokenizer...) the task needs. Anything else is one ``CheckpointError`` in the same
+    words for every task: what the folder holds, what was expected (``what``, e.g. "a translator")
+    and the task that writes such a folder (``run``, e.g. "translate")."""
+    model, saved = load_model(directory)
+    missing = [name for name in extras if name not in saved]
+    if not isinstance(model, model_class) or missing:
+        found = type(model).__name__ + (f" without {', '.join(missing)}" if isinstance(model, model_class) else "")
+        raise CheckpointError(f"{str(directory)!r} holds a {found}, not {what}; give the model folder written by the {run} task")
+    return model, saved
