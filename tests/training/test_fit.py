@@ -358,3 +358,23 @@ def test_fit_refuses_bad_arguments_with_a_fix():
     frozen.requires_grad_(False)
     with pytest.raises(ValueError, match=r"the model has no trainable parameters"):
         fit(frozen, RegressionObjective(), (x, y), config=TrainConfig(max_steps=1, **FAST))
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_tensor_batches_fetched_whole_equal_the_stacked_examples(shuffle):
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from rnnkit.training.loaders import TaskData, as_dataset
+
+    x, y = _regression()
+    config = TrainConfig(batch_size=5, shuffle=shuffle, seed=2, **FAST)
+    fast = list(TaskData(config, train=as_dataset((x, y), "train"))._loader(as_dataset((x, y), "train"), train=True))
+    sampler = TaskData(config, train=TensorDataset(x, y))._loader(TensorDataset(x, y), train=True).sampler
+    slow = list(DataLoader(TensorDataset(x, y), batch_size=5, sampler=sampler))
+    assert len(fast) == len(slow) and all(isinstance(batch, tuple) for batch in fast)
+    for (fx, fy), (sx, sy) in zip(fast, slow, strict=True):
+        assert torch.equal(fx, sx) and torch.equal(fy, sy)
+    seen = []  # a collate of the user's still receives one example at a time
+    data = TaskData(config, train=as_dataset((x, y), "train"), collate_fn=lambda items: seen.append(len(items)) or items)
+    next(iter(data._loader(as_dataset((x, y), "train"), train=True)))
+    assert seen == [5]

@@ -31,18 +31,34 @@ from rnnkit.training.tbptt import StreamDataset
 DataLike = Dataset | DataLoader | tuple[Tensor, ...] | Tensor
 
 
+class BatchTensorDataset(TensorDataset):
+    """A ``TensorDataset`` that hands the loader a whole batch at once (``__getitems__``): the rows
+    of every tensor at the batch's indices, ``(x[idx], y[idx], ...)``, equal to stacking the
+    examples one by one but without a Python call per example. Its batches need no collate
+    (:func:`batch_as_is`)."""
+
+    def __getitems__(self, indices: list[int]) -> tuple[Tensor, ...]:
+        index = torch.as_tensor(indices, dtype=torch.long)
+        return tuple(tensor[index] for tensor in self.tensors)
+
+
+def batch_as_is(batch: Any) -> Any:
+    """The collate of :class:`BatchTensorDataset`: its batch is already made."""
+    return batch
+
+
 def as_dataset(data: Any, name: str) -> Dataset | DataLoader:
-    """A Dataset or DataLoader from what the user passed (tensors become a ``TensorDataset``)."""
+    """A Dataset or DataLoader from what the user passed (tensors become a :class:`BatchTensorDataset`)."""
     if isinstance(data, (Dataset, DataLoader)):
         return data
     if isinstance(data, Tensor):
-        return TensorDataset(data)
+        return BatchTensorDataset(data)
     if isinstance(data, (tuple, list)) and data and all(isinstance(t, Tensor) for t in data):
         sizes = {t.shape[0] for t in data}
         if len(sizes) != 1:
             raise ValueError(f"{name}: the tensors must have the same first (batch) dimension, got "
                              f"{[t.shape[0] for t in data]}")
-        return TensorDataset(*data)
+        return BatchTensorDataset(*data)
     raise TypeError(f"{name} must be a torch Dataset, a DataLoader or a tuple of tensors "
                     f"(got {type(data).__name__})")
 
@@ -153,9 +169,15 @@ class TaskData(L.LightningDataModule):
             sampler.resume(epoch, batches_done * self.config.batch_size)
             self._resume = None
         workers = self.config.num_workers
+        collate_fn = self.collate_fn
+        if isinstance(data, BatchTensorDataset):
+            if collate_fn is None:
+                collate_fn = batch_as_is
+            else:  # a collate of the user's sees examples, as with any other dataset
+                data = TensorDataset(*data.tensors)
         return DataLoader(data, batch_size=self.config.batch_size, sampler=sampler,
                           drop_last=train and self.config.drop_last,
-                          num_workers=workers, collate_fn=self.collate_fn, persistent_workers=workers > 0,
+                          num_workers=workers, collate_fn=collate_fn, persistent_workers=workers > 0,
                           generator=torch.Generator().manual_seed(seed))
 
     def train_dataloader(self) -> DataLoader:
