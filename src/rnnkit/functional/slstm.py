@@ -223,7 +223,7 @@ class SLSTMSequence(torch.autograd.Function):
         T, B, NH, _, DH = act.shape
         i, f, s, o = act.split(1, dim=3)  # (T, B, NH, 1, DH) each
         z = 2 * s - 1  # tanh(z~)
-        h, c, n, c_prev, n_prev = hs[1:], cs[1:], ns[1:], cs[:-1], ns[:-1]  # (T, B, NH, 1, DH)
+        h, n, c_prev, n_prev = hs[1:], ns[1:], cs[:-1], ns[:-1]  # (T, B, NH, 1, DH)
         # d log f / d f~: sigmoid(-f~) = -expm1(log f) for the sigmoid gate, 1 for the exp gate
         f_chain = f if ctx.exp_forget else f * -torch.expm1(log_f)  # (T, B, NH, 1, DH)
         # local derivatives for all steps at once; dc, dn in the loop are the totals at step t
