@@ -200,8 +200,9 @@ def resumable_run_folder(path: str | os.PathLike[str], kind: str, settings: dict
         with _writable(path):
             target.parent.mkdir(parents=True, exist_ok=True)
             staging.mkdir()
-        (staging / RUN_MARKER).write_text(_marker(kind, settings=settings), encoding="utf-8")
     try:
+        if not resume:
+            (staging / RUN_MARKER).write_text(_marker(kind, settings=settings), encoding="utf-8")
         yield staging
         shutil.rmtree(staging / CHECKPOINTS, ignore_errors=True)  # only an unfinished run needs them
         _move_into_place(staging, target, kind, overwrite)

@@ -239,8 +239,11 @@ def fit(
                     val=as_dataset(val_data, "val_data") if val_data is not None else None,
                     collate_fn=collate_fn, streaming=streaming)
     ckpt_path = _resume_path(resume_from, config)
+    resumed_step = None
     if ckpt_path is not None:
-        check_checkpoint_matches(read_training_checkpoint(ckpt_path), module, ckpt_path)
+        saved = read_training_checkpoint(ckpt_path)
+        check_checkpoint_matches(saved, module, ckpt_path)
+        resumed_step = int(saved.get("global_step", 0))
 
     with lightning_output(config.quiet), deterministic_algorithms(config.deterministic), \
             tempfile.TemporaryDirectory(prefix="rnnkit-fit-") as scratch, warnings.catch_warnings():
@@ -272,8 +275,8 @@ def fit(
                                                patience=config.early_stopping_patience,
                                                min_delta=config.early_stopping_min_delta))
         loggers = _loggers(config)
-        if ckpt_path is not None and loggers:
-            _keep_logged_rows(loggers, int(read_training_checkpoint(ckpt_path).get("global_step", 0)))
+        if resumed_step is not None and loggers:
+            _keep_logged_rows(loggers, resumed_step)
         if loggers and config.lr_schedule != "constant":
             all_callbacks.append(LearningRateMonitor(logging_interval="epoch"))
         all_callbacks.extend(callbacks)
@@ -290,11 +293,11 @@ def fit(
 
         rows = history.history or (read_history(history.path) if history.path.is_file() else [])
         best_path = best.best_model_path if best is not None else ""
-        if config.restore_best and val_data is not None and not best_path:
-            log.info("the run stopped before its first validation: keeping the weights it ended with")
-        if config.restore_best and val_data is not None and best_path:
-            weights = read_training_checkpoint(best_path)["state_dict"]
-            module.load_state_dict(weights)
+        if config.restore_best and val_data is not None:
+            if best_path:
+                module.load_state_dict(read_training_checkpoint(best_path)["state_dict"])
+            else:
+                log.info("the run stopped before its first validation: keeping the weights it ended with")
         best_score = best.best_model_score if best is not None else None
         early = next((c for c in trainer.callbacks if isinstance(c, EarlyStopping)), None)
         return FitResult(
