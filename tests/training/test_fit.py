@@ -378,3 +378,29 @@ def test_tensor_batches_fetched_whole_equal_the_stacked_examples(shuffle):
     data = TaskData(config, train=as_dataset((x, y), "train"), collate_fn=lambda items: seen.append(len(items)) or items)
     next(iter(data._loader(as_dataset((x, y), "train"), train=True)))
     assert seen == [5]
+
+
+def test_a_whole_run_budget_leaves_training_what_came_before_did_not_spend():
+    import time
+
+    from rnnkit.training.config import MIN_TRAINING_SECONDS, budget_left
+
+    started = time.perf_counter() - 5.0  # five seconds of data and baselines already spent
+    assert budget_left(None, started) is None
+    assert 12.9 < budget_left(20.0, started, reserve=2.0) <= 13.0
+    assert budget_left(4.0, started) == MIN_TRAINING_SECONDS  # an overspent budget still trains a little
+
+
+def test_without_a_terminal_training_reports_progress_lines(caplog, monkeypatch):
+    import logging
+
+    from rnnkit.training import console
+
+    monkeypatch.setattr(console.sys.stdout, "isatty", lambda: False)
+    monkeypatch.setattr(console.ProgressLines, "__init__", lambda self, every=0.0: setattr(self, "every", 0.0))
+    x, y = _regression()
+    with caplog.at_level(logging.INFO, logger="rnnkit.training.console"):
+        fit(_model(), RegressionObjective(), (x, y), config=TrainConfig(max_epochs=1, batch_size=8,
+                                                                         accelerator="cpu", progress_bar="auto"))
+    lines = [r.getMessage() for r in caplog.records if r.name == "rnnkit.training.console"]
+    assert lines and all(line.startswith("epoch 1, step ") and ", training loss " in line for line in lines)
