@@ -98,7 +98,7 @@ def test_the_network_combined_with_baselines_is_scored_saved_and_reused(tmp_path
     np.testing.assert_allclose(holdout[combo], holdout[["MQ-LSTM", "AutoETS", "DOTM"]].mean(axis=1))
     forecast = pd.read_csv(out / "forecast.csv")
     assert {combo, f"{combo}-lo-80", f"{combo}-hi-95"} <= set(forecast.columns)
-    assert (out / "model" / "combination.json").is_file()
+    assert (out / "model" / "combination.json").is_file()  # the forecaster's info, loaded back by --model
     code, _, _ = _run([*args[:7], "--model", str(out / "model"), "--out", str(tmp_path / "again")], capsys)
     again = pd.read_csv(tmp_path / "again" / "forecast.csv")
     assert code == 0

@@ -9,7 +9,7 @@ import torch
 
 from rnnkit.cli import main
 from rnnkit.data.corpora import load_corpus
-from rnnkit.tasks.lm import load_lm
+from rnnkit.tasks.lm import TextGenerator
 
 STEPS = 260  # 100-update checkpoints at 100 and 200, an epoch ends near 210
 
@@ -36,7 +36,7 @@ def test_a_killed_run_resumes_to_the_result_of_an_unbroken_one(tmp_path, capsys,
     assert not partial.exists() and not (run / "checkpoints").exists()
     assert main(_args(text, tmp_path / "unbroken")) == 0
 
-    resumed, unbroken = load_lm(run / "model")[0], load_lm(tmp_path / "unbroken" / "model")[0]
+    resumed, unbroken = TextGenerator.load(run / "model").model, TextGenerator.load(tmp_path / "unbroken" / "model").model
     for key, value in unbroken.state_dict().items():
         torch.testing.assert_close(resumed.state_dict()[key], value, rtol=0, atol=0)
     history = json.loads((run / "logs" / "history.json").read_text())

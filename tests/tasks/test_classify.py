@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from rnnkit.errors import DataError
-from rnnkit.tasks.classify import ClassifyTrainConfig, predict_texts, train_classifier
+from rnnkit.tasks.classify import ClassifyTrainConfig, TextClassifier, train_classifier
 from rnnkit.training import load_model
 
 POSITIVE = ["good", "great", "superb", "lovely", "brilliant"]
@@ -56,7 +56,7 @@ def test_learns_a_polarity_word_and_predicts_with_probabilities(tmp_path):
     report = train_classifier(ClassifyTrainConfig(data=str(data), text_col="review", **FAST), tmp_path / "run")
     assert report.accuracy == 1.0 and report.macro_f1 == 1.0
     assert report.confusion == [[report.confusion[0][0], 0], [0, report.confusion[1][1]]]
-    preds = predict_texts(report.model_dir, ["the plot was superb", "the music was awful and dull"])
+    preds = TextClassifier.load(report.model_dir).predict(["the plot was superb", "the music was awful and dull"])
     assert [p.label for p in preds] == ["pos", "neg"]
     assert all(p.probability > 0.5 and sum(p.probabilities.values()) == pytest.approx(1.0) for p in preds)
     assert preds[0].probabilities["pos"] == pytest.approx(preds[0].probability)
@@ -126,4 +126,4 @@ def test_predict_errors(tmp_path):
     data = write_reviews(tmp_path / "reviews.csv", n=60)
     report = train_classifier(ClassifyTrainConfig(data=str(data), text_col="review", **{**FAST, "epochs": 1}), tmp_path / "run")
     with pytest.raises(DataError, match=r"give at least one non-empty text to classify"):
-        predict_texts(report.model_dir, ["  "])
+        TextClassifier.load(report.model_dir).predict(["  "])

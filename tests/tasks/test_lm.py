@@ -8,7 +8,7 @@ import torch
 from rnnkit.data.corpora import load_corpus
 from rnnkit.data.vocab import Vocab
 from rnnkit.errors import DataError
-from rnnkit.tasks.lm import GenerateConfig, LMTrainConfig, generate_text, load_lm, train_lm
+from rnnkit.tasks.lm import GenerateConfig, LMTrainConfig, TextGenerator, train_lm
 
 TINY = dict(embedding_dim=16, hidden_size=64, batch_size=16, bptt=32, epochs=None, lr=1e-2, progress_bar="off")
 
@@ -31,13 +31,14 @@ def test_seed_hello_model_predicts_e_l_l_o(tmp_path):
     config = LMTrainConfig(source=str(source), cell="rnn", embedding_dim=8, hidden_size=16, batch_size=4,
                            bptt=12, epochs=None, max_steps=150, lr=1e-2, progress_bar="off")
     report = train_lm(config, tmp_path / "run")
-    model, vocab, tokenizer, _ = load_lm(report.model_dir)
+    lm = TextGenerator.load(report.model_dir)
+    model, vocab = lm.model, lm.vocab
     assert sorted(vocab.tokens[4:]) == [" ", "e", "h", "l", "o"]
     x = torch.tensor([vocab.encode(list(" hell"))])  # after the space (a word boundary)
     logits, _ = model(x)  # (1, 5, V)
     predicted = vocab.decode(logits.argmax(-1)[0])
     assert predicted[1:] == ["e", "l", "l", "o"]  # h -> e, e -> l, l -> l, l -> o
-    assert generate_text(report.model_dir, GenerateConfig(prime="h", length=4, temperature=0)).text == "hello"
+    assert TextGenerator.load(report.model_dir).generate(GenerateConfig(prime="h", length=4, temperature=0)).text == "hello"
     assert report.bits_per_char < 0.2
 
 
@@ -62,7 +63,8 @@ def test_the_kneser_ney_baseline_is_scored_on_the_same_test_tail(hamlet_lm):
 
 
 def test_saved_model_dir_holds_vocab_tokenizer_metrics(hamlet_lm):
-    model, vocab, tokenizer, metrics = load_lm(hamlet_lm.model_dir)
+    lm = TextGenerator.load(hamlet_lm.model_dir)
+    model, vocab, tokenizer, metrics = lm.model, lm.vocab, lm.tokenizer, lm.info["metrics"]
     assert isinstance(vocab, Vocab) and len(vocab) == hamlet_lm.vocab_size
     assert tokenizer.level == "char" and vocab.encode(list("the"))[0] != vocab.unk_id
     assert metrics["bits_per_char"] == pytest.approx(hamlet_lm.bits_per_char)
@@ -71,7 +73,7 @@ def test_saved_model_dir_holds_vocab_tokenizer_metrics(hamlet_lm):
 
 def test_generation_is_reproducible_and_temperature_zero_is_greedy(hamlet_lm):
     def gen(**kw):
-        return generate_text(hamlet_lm.model_dir, GenerateConfig(prime="To be", length=60, **kw)).text
+        return TextGenerator.load(hamlet_lm.model_dir).generate(GenerateConfig(prime="To be", length=60, **kw)).text
 
     assert gen(seed=1) == gen(seed=1)
     assert gen(seed=1) != gen(seed=2)
@@ -92,7 +94,7 @@ def test_word_level_lm_reports_bits_per_character_over_characters(tmp_path):
     assert report.chars_per_token == pytest.approx(48 / 14)  # 48 characters per line, 14 tokens
     assert report.bits_per_char == pytest.approx(report.test_loss / math.log(2) / report.chars_per_token)
     assert report.bits_per_char < report.initial_bits_per_char / 3
-    text = generate_text(report.model_dir, GenerateConfig(prime="The cat", length=5, temperature=0)).text
+    text = TextGenerator.load(report.model_dir).generate(GenerateConfig(prime="The cat", length=5, temperature=0)).text
     assert text.startswith("the cat sat on the")
 
 
@@ -105,7 +107,7 @@ def test_word_level_lm_reports_bits_per_character_over_characters(tmp_path):
 )
 def test_prime_errors(hamlet_lm, prime, match):
     with pytest.raises(DataError, match=match):
-        generate_text(hamlet_lm.model_dir, GenerateConfig(prime=prime, length=5))
+        TextGenerator.load(hamlet_lm.model_dir).generate(GenerateConfig(prime=prime, length=5))
 
 
 @pytest.mark.parametrize(

@@ -243,22 +243,24 @@ def test_save_refuses_what_it_cannot_write_faithfully(tmp_path):
 def test_every_task_refuses_another_tasks_model_in_the_same_words(tmp_path):
     from rnnkit.forecasting import GlobalForecaster
     from rnnkit.tasks.caption import Captioner
-    from rnnkit.tasks.classify import predict_texts
-    from rnnkit.tasks.lm import load_lm
-    from rnnkit.tasks.music import generate_music
+    from rnnkit.tasks.classify import TextClassifier
+    from rnnkit.tasks.lm import TextGenerator
+    from rnnkit.tasks.music import MusicGenerator, generate_music
     from rnnkit.tasks.translate import Translator
 
     path = save_model(tmp_path / "lm", _lm(), extras={"vocab": ["a"]})
-    loaders = {
-        "a translator; give the model folder written by the translate task": lambda: Translator.load(path),
-        "a captioner; give the model folder written by the caption task": lambda: Captioner.load(path),
-        "a global forecaster; give the model folder written by the forecast task": lambda: GlobalForecaster.load(path),
-        "a text classifier; give the model folder written by the classify task": lambda: predict_texts(path, ["good"]),
-        "a music model; give the model folder written by the music task": lambda: generate_music(path, tmp_path / "out"),
-    }
-    for expected, load in loaders.items():
-        with pytest.raises(CheckpointError, match=rf"'.*lm' holds a LanguageModel, not {expected}$"):
+    loaders = [
+        ("a translator", "translate", lambda: Translator.load(path)),
+        ("a captioner", "caption", lambda: Captioner.load(path)),
+        ("a global forecaster", "forecast", lambda: GlobalForecaster.load(path)),
+        ("a text classifier", "classify", lambda: TextClassifier.load(path)),
+        ("a music model", "music", lambda: MusicGenerator.load(path)),
+        ("a music model", "music", lambda: generate_music(path, tmp_path / "out")),
+    ]
+    for what, command, load in loaders:
+        with pytest.raises(CheckpointError, match=rf"'.*lm' holds a LanguageModel, not {what}; give the model folder "
+                                                  rf"written by the {command} task$"):
             load()
     with pytest.raises(CheckpointError, match=r"holds a LanguageModel without tokenizer, not a language model; give "
                                               r"the model folder written by the lm task"):
-        load_lm(path)
+        TextGenerator.load(path)

@@ -20,7 +20,7 @@ from rnnkit.cli.common import add_output_options, config_and_out
 from rnnkit.data.embeddings import VECTOR_FORMATS
 from rnnkit.models.encoder import POOLINGS
 from rnnkit.models.validation import CELLS
-from rnnkit.tasks.classify import ClassifyReport, ClassifyTrainConfig, predict_texts, train_classifier
+from rnnkit.tasks.classify import ClassifyReport, ClassifyTrainConfig, TextClassifier, train_classifier
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -146,6 +146,6 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    for prediction in predict_texts(args.model_dir, args.texts):
+    for prediction in TextClassifier.load(args.model_dir).predict(args.texts):
         print(f"{prediction.label}\t{prediction.probability:.3f}\t{prediction.text}")
     return 0

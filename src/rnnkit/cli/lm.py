@@ -23,9 +23,7 @@ from rnnkit.tasks.lm import (
     GenerateConfig,
     LMReport,
     LMTrainConfig,
-    generate_text,
-    generate_with,
-    load_lm,
+    TextGenerator,
     train_lm,
 )
 
@@ -145,9 +143,8 @@ def run_train(args: argparse.Namespace) -> int:
     console = Console()
     print_report(report, console)
     if args.sample_length:
-        model, vocab, tokenizer, _ = load_lm(report.model_dir)
-        sample = generate_with(model, vocab, tokenizer,
-                               GenerateConfig(length=args.sample_length, temperature=0.8, seed=args.seed))
+        sample = TextGenerator.load(report.model_dir).generate(
+            GenerateConfig(length=args.sample_length, temperature=0.8, seed=args.seed))
         console.print("sample (temperature 0.8):", highlight=False)
         console.print(sample.text, highlight=False, markup=False, soft_wrap=True)
     console.print(f"model: {report.model_dir}", highlight=False, soft_wrap=True)
@@ -157,5 +154,5 @@ def run_train(args: argparse.Namespace) -> int:
 def run_generate(args: argparse.Namespace) -> int:
     config = GenerateConfig(prime=args.prime, length=args.length, temperature=args.temperature,
                             top_k=args.top_k, top_p=args.top_p, seed=args.seed)
-    print(generate_text(args.model_dir, config).text)
+    print(TextGenerator.load(args.model_dir).generate(config).text)
     return 0

@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,6 +53,7 @@ from rnnkit.forecasting.panel import (
 from rnnkit.forecasting.seasonality import positions, seasonal_indices
 from rnnkit.forecasting.training import GlobalEnsemble, GlobalEnsembleConfig, best_epoch, train_member
 from rnnkit.models.validation import check_int
+from rnnkit.tasks.predictor import Predictor
 
 logger = logging.getLogger(__name__)
 
@@ -75,15 +75,21 @@ class FitSummary:
     """Best epoch of each member on the validation windows."""
 
 
-class GlobalForecaster:
+class GlobalForecaster(Predictor):
     """A global recurrent forecaster over many series (see the module docstring).
 
     After :meth:`fit`: ``validation_`` holds the forecasts of the validation windows (unique_id,
     ds, cutoff, y, <model>) so baselines can be compared on the same windows, and ``summary_`` the
-    :class:`FitSummary`.
+    :class:`FitSummary`. A fitted forecaster is a :class:`~rnnkit.tasks.predictor.Predictor`:
+    :meth:`save` writes the networks (safetensors) and everything needed to forecast, ``info`` what
+    a run keeps beside them (``rnnkit forecast`` keeps its combination with the baselines there).
     """
 
-    def __init__(self, config: GlobalForecastConfig) -> None:
+    model_class = GlobalEnsemble
+    parts = ("global_forecast",)
+    what, command = "a global forecaster", "forecast"
+
+    def __init__(self, config: GlobalForecastConfig, info: dict[str, Any] | None = None) -> None:
         if not isinstance(config, GlobalForecastConfig):
             raise TypeError(f"config must be a GlobalForecastConfig, got {type(config).__name__}")
         self.config = config
@@ -92,6 +98,7 @@ class GlobalForecaster:
         self.validation_: pd.DataFrame | None = None
         self.summary_: FitSummary | None = None
         self._state: dict[str, Any] = {}
+        self.info = dict(info or {})
 
     # ------------------------------------------------------------------ settings derived from the data
     @property
@@ -413,25 +420,15 @@ class GlobalForecaster:
         out = self._frame(panel, cutoffs, self._calibrated(self._forecast(panel, cutoffs)), truth)
         return out[out.groupby(["unique_id", "cutoff"]).cumcount() < h].reset_index(drop=True)
 
-    # ------------------------------------------------------------------ saving
-    def save(self, directory: str | Path) -> Path:
-        """Write the networks (safetensors) and everything needed to forecast into ``directory``."""
-        from rnnkit.training import save_model
-
+    # ------------------------------------------------------------------ saving (Predictor)
+    def to_parts(self) -> dict[str, Any]:
         self._check_fitted()
-        extras = {"global_forecast": {"config": asdict(self.config), "state": self._state}}
-        return Path(save_model(directory, self.model, extras=extras))
+        return {"global_forecast": {"config": asdict(self.config), "state": self._state}}
 
     @classmethod
-    def load(cls, directory: str | Path) -> GlobalForecaster:
-        """A saved forecaster; call :meth:`predict` with the series to forecast."""
-        from rnnkit.training.saved_model import load_task_model
-
-        model, extras = load_task_model(directory, GlobalEnsemble, ("global_forecast",), what="a global forecaster",
-                                        run="forecast")
-        saved = extras["global_forecast"]
-        config = GlobalForecastConfig(**saved["config"])
-        forecaster = cls(config)
+    def from_parts(cls, model: torch.nn.Module, parts: dict[str, Any]) -> GlobalForecaster:
+        saved = parts["global_forecast"]
+        forecaster = cls(GlobalForecastConfig(**saved["config"]))
         forecaster.model, forecaster._state = model, saved["state"]
         return forecaster
 

@@ -34,7 +34,8 @@ from rnnkit.io import (
 )
 from rnnkit.models import ConditionalGenerator, ConditionalGeneratorConfig
 from rnnkit.models.validation import check_cell, check_positive
-from rnnkit.training import Objective, StepOutput, TrainConfig, fit, load_task_model, save_model
+from rnnkit.tasks.predictor import Predictor
+from rnnkit.training import Objective, StepOutput, TrainConfig, fit
 from rnnkit.training.config import LR_SCHEDULES
 
 logger = logging.getLogger(__name__)
@@ -101,8 +102,8 @@ class CaptionConfig:
         return asdict(self)
 
 
-class Captioner:
-    """A trained :class:`ConditionalGenerator` with its character vocabulary.
+class Captioner(Predictor):
+    """A trained :class:`ConditionalGenerator` with its character vocabulary (a :class:`Predictor`).
 
     Args:
         model: CNN encoder + recurrent decoder.
@@ -110,11 +111,16 @@ class Captioner:
         max_tokens: longest training caption (decoding stops after ``max_tokens + 2``).
         lang: caption language.
         split: ``{"test_fraction": f, "seed": s}`` of the training run, to find its held-out images.
+        info: saved beside the model, see :class:`Predictor`.
     """
 
+    model_class = ConditionalGenerator
+    parts = ("captioner", "vocab")
+    what, command = "a captioner", "caption"
+
     def __init__(self, model: ConditionalGenerator, vocab: Vocab, max_tokens: int, lang: str,
-                 split: dict[str, Any]) -> None:
-        self.model, self.vocab, self.max_tokens = model, vocab, max_tokens
+                 split: dict[str, Any], info: dict[str, Any] | None = None) -> None:
+        self.model, self.vocab, self.max_tokens, self.info = model, vocab, max_tokens, dict(info or {})
         self.lang, self.split = lang, split
 
     def caption(self, images: torch.Tensor, beam: int = 1, batch_size: int = 512) -> list[str]:
@@ -138,21 +144,15 @@ class Captioner:
         data = load_digit_captions(self.lang)
         return split_digit_captions(data, self.split["test_fraction"], self.split["seed"])[1]
 
-    def save(self, directory: str | Path) -> None:
-        """Write the model directory (weights, config, vocabulary, split), atomically."""
-        extras = {"captioner": {"max_tokens": self.max_tokens, "lang": self.lang, "split": self.split},
-                  "vocab": self.vocab.to_dict()}
-        save_model(directory, self.model, extras=extras)
+    def to_parts(self) -> dict[str, Any]:
+        return {"captioner": {"max_tokens": self.max_tokens, "lang": self.lang, "split": self.split},
+                "vocab": self.vocab.to_dict()}
 
     @classmethod
-    def load(cls, directory: str | Path) -> Captioner:
-        """Read a directory written by :meth:`save`."""
-        model, extras = load_task_model(directory, ConditionalGenerator, ("captioner", "vocab"), what="a captioner",
-                                        run="caption")
-        meta = extras["captioner"]
-        model.eval()
-        return cls(model, Vocab.from_dict(extras["vocab"]), int(meta["max_tokens"]),
-                   str(meta["lang"]), dict(meta["split"]))
+    def from_parts(cls, model: torch.nn.Module, parts: dict[str, Any]) -> Captioner:
+        meta = parts["captioner"]
+        return cls(model, Vocab.from_dict(parts["vocab"]), int(meta["max_tokens"]), str(meta["lang"]),
+                   dict(meta["split"]))
 
 
 class CaptionObjective(Objective):

@@ -4,7 +4,7 @@ What ``rnnkit classify`` runs::
 
     report = train_classifier(ClassifyTrainConfig(cell="lstm", embeddings="glove"), out_dir)
     report.accuracy, report.macro_f1, report.confusion
-    predict_texts(report.model_dir, ["a gorgeous, moving film"])   # [Prediction("fresh", 0.93, ...)]
+    TextClassifier.load(report.model_dir).predict(["a gorgeous, moving film"])   # [Prediction("fresh", 0.93, ...)]
 
 Data: a CSV file with a text column and a label column, or by default the Rotten Tomatoes review
 snippets (fresh / rotten) shipped with rnnkit. The examples are split at random,
@@ -44,7 +44,8 @@ from rnnkit.errors import DataError
 from rnnkit.io import CHECKPOINTS, check_resumable_run_folder, resumable_run_folder
 from rnnkit.models import SequenceClassifier, SequenceClassifierConfig
 from rnnkit.tasks.embed import resolve_vectors
-from rnnkit.training import ClassificationObjective, TrainConfig, fit, load_task_model, predict, save_model
+from rnnkit.tasks.predictor import Predictor
+from rnnkit.training import ClassificationObjective, TrainConfig, fit, predict
 from rnnkit.training.config import budget_left
 
 log = logging.getLogger(__name__)
@@ -297,12 +298,8 @@ def train_classifier(config: ClassifyTrainConfig, out_dir: str | os.PathLike[str
         }
         if baseline is not None:
             report_metrics["tfidf_logreg"] = asdict(baseline)
-        save_model(
-            tmp / MODEL_DIR, model,
-            extras={"vocab": vocab.to_dict(), "tokenizer": tokenizer.to_dict(), "labels": label_names,
-                    "preprocessing": {"max_len": config.max_len}, "metrics": report_metrics,
-                    "train_config": asdict(config)},
-        )
+        TextClassifier(model, tokenizer, vocab, label_names, config.max_len,
+                       info={"metrics": report_metrics, "train_config": asdict(config)}).save(tmp / MODEL_DIR)
     return ClassifyReport(
         model_dir=out_dir / MODEL_DIR,
         labels=label_names,
@@ -333,22 +330,47 @@ class Prediction:
     probabilities: dict[str, float]
 
 
-def predict_texts(model_dir: str | os.PathLike[str], texts: list[str]) -> list[Prediction]:
-    """Classify ``texts`` with the model saved by :func:`train_classifier`."""
-    model, extras = load_task_model(model_dir, SequenceClassifier, ("vocab", "tokenizer", "labels", "preprocessing"),
-                                    what="a text classifier", run="classify")
-    if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
-        raise DataError("give at least one non-empty text to classify")
-    vocab = Vocab.from_dict(extras["vocab"])
-    tokenizer = tokenizer_from_dict(extras["tokenizer"])
-    labels: list[str] = extras["labels"]
-    ids = encode_texts(texts, tokenizer, vocab, int(extras["preprocessing"]["max_len"]))
-    inputs, _, lengths = pad_batch([(torch.tensor(seq), torch.tensor(0)) for seq in ids])
-    model.eval()
-    with torch.no_grad():
-        probs = torch.softmax(model(inputs, lengths), dim=-1)  # (N, C)
-    out = []
-    for text, row in zip(texts, probs.tolist()):
-        best = max(range(len(labels)), key=lambda i: row[i])
-        out.append(Prediction(text, labels[best], row[best], dict(zip(labels, row))))
-    return out
+class TextClassifier(Predictor):
+    """A trained :class:`~rnnkit.models.SequenceClassifier` with its tokenizer, vocabulary and label
+    names (a :class:`Predictor`); :func:`train_classifier` saves one as ``model/``.
+
+    Args:
+        model: the classifier.
+        tokenizer, vocab: how a text becomes token ids.
+        labels: the class names, in the order of the model's outputs.
+        max_len: texts are cut to their first ``max_len`` tokens, as in training.
+        info: saved beside the model (the run's metrics and settings), see :class:`Predictor`.
+    """
+
+    model_class = SequenceClassifier
+    parts = ("vocab", "tokenizer", "labels", "preprocessing")
+    what, command = "a text classifier", "classify"
+
+    def __init__(self, model: SequenceClassifier, tokenizer: WordTokenizer, vocab: Vocab, labels: list[str],
+                 max_len: int, info: dict[str, Any] | None = None) -> None:
+        self.model, self.tokenizer, self.vocab, self.labels = model, tokenizer, vocab, list(labels)
+        self.max_len, self.info = max_len, dict(info or {})
+
+    def to_parts(self) -> dict[str, Any]:
+        return {"vocab": self.vocab.to_dict(), "tokenizer": self.tokenizer.to_dict(), "labels": self.labels,
+                "preprocessing": {"max_len": self.max_len}}
+
+    @classmethod
+    def from_parts(cls, model: torch.nn.Module, parts: dict[str, Any]) -> TextClassifier:
+        return cls(model, tokenizer_from_dict(parts["tokenizer"]), Vocab.from_dict(parts["vocab"]),
+                   [str(label) for label in parts["labels"]], int(parts["preprocessing"]["max_len"]))
+
+    def predict(self, texts: list[str]) -> list[Prediction]:
+        """The label of each text, its probability and every label's probability."""
+        if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
+            raise DataError("give at least one non-empty text to classify")
+        ids = encode_texts(texts, self.tokenizer, self.vocab, self.max_len)
+        inputs, _, lengths = pad_batch([(torch.tensor(seq), torch.tensor(0)) for seq in ids])
+        self.model.eval()
+        with torch.no_grad():
+            probs = torch.softmax(self.model(inputs, lengths), dim=-1)  # (N, C)
+        out = []
+        for text, row in zip(texts, probs.tolist()):
+            best = max(range(len(self.labels)), key=lambda i: row[i])
+            out.append(Prediction(text, self.labels[best], row[best], dict(zip(self.labels, row))))
+        return out

@@ -23,7 +23,6 @@ What ``run`` does, in order:
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -44,7 +43,7 @@ from rnnkit.forecasting.statistical import (
     statistical_at_cutoffs,
     statistical_forecasts,
 )
-from rnnkit.io import atomic_write_text, atomic_write_with, check_run_folder, run_folder
+from rnnkit.io import atomic_write_with, check_run_folder, run_folder
 from rnnkit.models.validation import check_choice, check_int
 
 logger = logging.getLogger(__name__)
@@ -53,7 +52,8 @@ DEFAULT_COMBINE: tuple[str, ...] = ("AutoETS", "DOTM")
 """The baselines the network is combined with by default (chosen on the competitions' validation
 splits: docs/benchmarks.md)."""
 
-COMBINATION_FILE = "combination.json"
+COMBINATION = "combination"
+"""The saved forecaster's ``info`` entry (``model/combination.json``) holding the chosen combination."""
 """Written into the saved model folder when the run combines the network with baselines."""
 
 
@@ -328,9 +328,9 @@ def run(config: ForecastConfig, data: ForecastData, out_dir: str | Path, *, over
         shown = future if data.test_df is None else None  # a competition's forecast ahead is its test forecast
         plot_forecasts(history, holdout, shown, name, written["plot"], config.plot_series, model_config.levels,
                        combination.name if combination else None)
-        written["model"] = forecaster.save(tmp / "model")
         if combination is not None:
-            atomic_write_text(written["model"] / COMBINATION_FILE, json.dumps(combination.to_dict(), indent=2))
+            forecaster.info[COMBINATION] = combination.to_dict()
+        written["model"] = forecaster.save(tmp / "model")
         files = {key: out / path.relative_to(tmp) for key, path in written.items()}
     return ForecastReport(data.label, name, len(forecaster.panel), h, season, metrics, validation,
                           [v for v in verdict if v], seconds, files, primary,
@@ -436,8 +436,8 @@ def predict_saved(model_dir: str | Path, df: pd.DataFrame, out_dir: str | Path, 
     df = _normalized(ForecastData(df, "df"), config).df
     future = forecaster.predict(df=df, static_df=static_df, futr_df=futr_df)
     combination = None
-    if (Path(model_dir) / COMBINATION_FILE).is_file():
-        combination = Combination.from_dict(json.loads((Path(model_dir) / COMBINATION_FILE).read_text()))
+    if COMBINATION in forecaster.info:
+        combination = Combination.from_dict(forecaster.info[COMBINATION])
         members = tuple(m for m in combination.members if m != config.model_name)
         ahead, _ = statistical_forecasts(df, config.horizon, forecaster.season, forecaster.frequency, members,
                                          config.levels)

@@ -4,7 +4,7 @@ What ``rnnkit lm`` runs::
 
     report = train_lm(LMTrainConfig(source="hamlet", level="char", cell="lstm"), out_dir)
     report.bits_per_char, report.model_dir
-    text = generate_text(report.model_dir, GenerateConfig(prime="To be", length=200, seed=1))
+    text = TextGenerator.load(report.model_dir).generate(GenerateConfig(prime="To be", length=200, seed=1)).text
 
 Training (seed 002, many-to-many next-token prediction):
 
@@ -22,8 +22,9 @@ Training (seed 002, many-to-many next-token prediction):
   characters per word token of the text (its length in characters, spaces and newlines included,
   over its number of tokens), an estimate of the information per character of the text.
 
-The model directory (``rnnkit.training.save_model``) holds the weights, the model config and the
-extras ``vocab`` (the :class:`~rnnkit.data.vocab.Vocab`), ``tokenizer`` and ``metrics``.
+The model directory is a :class:`TextGenerator`'s (:class:`~rnnkit.tasks.predictor.Predictor`): the
+weights, the model config, ``vocab`` (the :class:`~rnnkit.data.vocab.Vocab`) and ``tokenizer``, with
+the run's ``metrics`` and ``train_config`` in its ``info``.
 
 Generation feeds the prime text through the model and samples ``length`` more tokens with a
 temperature (0 = greedy), optional top-k / top-p filtering and a seed (same seed, same text). A
@@ -50,7 +51,8 @@ from rnnkit.data.vocab import SPECIALS, Vocab
 from rnnkit.errors import DataError
 from rnnkit.io import CHECKPOINTS, check_resumable_run_folder, resumable_run_folder
 from rnnkit.models import LanguageModel, LanguageModelConfig
-from rnnkit.training import StreamDataset, StreamingLMObjective, TrainConfig, evaluate, fit, load_task_model, save_model
+from rnnkit.tasks.predictor import Predictor
+from rnnkit.training import StreamDataset, StreamingLMObjective, TrainConfig, evaluate, fit
 from rnnkit.training.config import budget_left
 
 log = logging.getLogger(__name__)
@@ -249,11 +251,8 @@ def train_lm(config: LMTrainConfig, out_dir: str | os.PathLike[str], *, overwrit
         if ngram is not None:
             metrics["ngram_order"] = ngram.order
             metrics["ngram_bits_per_char"] = _bits_per_char(ngram.cross_entropy, chars_per_token)
-        save_model(
-            tmp / MODEL_DIR, model,
-            extras={"vocab": vocab.to_dict(), "tokenizer": tokenizer.to_dict(), "metrics": metrics,
-                    "train_config": asdict(config)},
-        )
+        TextGenerator(model, vocab, tokenizer, info={"metrics": metrics, "train_config": asdict(config)}).save(
+            tmp / MODEL_DIR)
     trained_tokens = result.global_step * config.batch_size * config.bptt
     return LMReport(
         model_dir=out_dir / MODEL_DIR,
@@ -318,44 +317,55 @@ class Generated:
     text: str
 
 
-def load_lm(model_dir: str | os.PathLike[str]) -> tuple[LanguageModel, Vocab, Tokenizer, dict[str, Any]]:
-    """The language model, vocabulary, tokenizer and metrics saved by :func:`train_lm`."""
-    model, extras = load_task_model(model_dir, LanguageModel, ("vocab", "tokenizer"), what="a language model", run="lm")
-    return model, Vocab.from_dict(extras["vocab"]), tokenizer_from_dict(extras["tokenizer"]), extras.get("metrics", {})
+class TextGenerator(Predictor):
+    """A trained :class:`~rnnkit.models.LanguageModel` with its vocabulary and tokenizer (a
+    :class:`Predictor`); :func:`train_lm` saves one as ``model/`` with the run's metrics in ``info``.
 
+    ``TextGenerator.load("runs/lm/model").generate(GenerateConfig(prime="To be", length=200))``
+    """
 
-def generate_text(model_dir: str | os.PathLike[str], config: GenerateConfig) -> Generated:
-    """Continue ``config.prime`` with the model saved in ``model_dir``."""
-    model, vocab, tokenizer, _ = load_lm(model_dir)
-    return generate_with(model, vocab, tokenizer, config)
+    model_class = LanguageModel
+    parts = ("vocab", "tokenizer")
+    what, command = "a language model", "lm"
 
+    def __init__(self, model: LanguageModel, vocab: Vocab, tokenizer: Tokenizer,
+                 info: dict[str, Any] | None = None) -> None:
+        self.model, self.vocab, self.tokenizer, self.info = model, vocab, tokenizer, dict(info or {})
 
-def generate_with(model: LanguageModel, vocab: Vocab, tokenizer: Tokenizer, config: GenerateConfig) -> Generated:
-    """:func:`generate_text` for a model already in memory."""
-    if config.prime is None:
-        prime_tokens = [vocab.token(len(SPECIALS))]
-    else:
-        prime_tokens = tokenizer.tokenize(config.prime)
-    if not prime_tokens:
-        raise DataError(
-            f"the prime text {config.prime!r} has no {tokenizer.level} token; give at least one "
-            f"{'character' if tokenizer.level == 'char' else 'word'}"
+    def to_parts(self) -> dict[str, Any]:
+        return {"vocab": self.vocab.to_dict(), "tokenizer": self.tokenizer.to_dict()}
+
+    @classmethod
+    def from_parts(cls, model: torch.nn.Module, parts: dict[str, Any]) -> TextGenerator:
+        return cls(model, Vocab.from_dict(parts["vocab"]), tokenizer_from_dict(parts["tokenizer"]))
+
+    def generate(self, config: GenerateConfig) -> Generated:
+        """Continue ``config.prime`` (sampling as ``config`` says)."""
+        vocab, tokenizer = self.vocab, self.tokenizer
+        if config.prime is None:
+            prime_tokens = [vocab.token(len(SPECIALS))]
+        else:
+            prime_tokens = tokenizer.tokenize(config.prime)
+        if not prime_tokens:
+            raise DataError(
+                f"the prime text {config.prime!r} has no {tokenizer.level} token; give at least one "
+                f"{'character' if tokenizer.level == 'char' else 'word'}"
+            )
+        unknown = vocab.missing(prime_tokens)
+        if unknown:
+            shown = ", ".join(repr(t) for t in unknown[:10]) + (", ..." if len(unknown) > 10 else "")
+            kind = "characters" if tokenizer.level == "char" else "words"
+            raise DataError(
+                f"the prime text has {kind} outside the model's vocabulary: {shown}; use only {kind} "
+                f"seen in training (the vocabulary has {len(vocab) - len(SPECIALS)} {kind})"
+            )
+        generator = torch.Generator().manual_seed(config.seed)
+        prime_ids = torch.tensor(vocab.encode(prime_tokens), dtype=torch.long)
+        new_ids = self.model.generate(
+            prime_ids, config.length, temperature=config.temperature, top_k=config.top_k,
+            top_p=config.top_p, generator=generator,
         )
-    unknown = vocab.missing(prime_tokens)
-    if unknown:
-        shown = ", ".join(repr(t) for t in unknown[:10]) + (", ..." if len(unknown) > 10 else "")
-        kind = "characters" if tokenizer.level == "char" else "words"
-        raise DataError(
-            f"the prime text has {kind} outside the model's vocabulary: {shown}; use only {kind} "
-            f"seen in training (the vocabulary has {len(vocab) - len(SPECIALS)} {kind})"
-        )
-    generator = torch.Generator().manual_seed(config.seed)
-    prime_ids = torch.tensor(vocab.encode(prime_tokens), dtype=torch.long)
-    new_ids = model.generate(
-        prime_ids, config.length, temperature=config.temperature, top_k=config.top_k,
-        top_p=config.top_p, generator=generator,
-    )
-    new_tokens = vocab.decode(new_ids)
-    prime_text = tokenizer.detokenize(prime_tokens)
-    full = tokenizer.detokenize(prime_tokens + new_tokens)
-    return Generated(prime=prime_text, continuation=full[len(prime_text):], text=full)
+        new_tokens = vocab.decode(new_ids)
+        prime_text = tokenizer.detokenize(prime_tokens)
+        full = tokenizer.detokenize(prime_tokens + new_tokens)
+        return Generated(prime=prime_text, continuation=full[len(prime_text):], text=full)

@@ -3,6 +3,7 @@
     report = train_music(MusicConfig(cell="lstm"), "runs/music")
     report.nll, report.frame_accuracy, report.baselines
     generate_music("runs/music/model", "runs/gen", steps=64, prime=piece)
+    MusicGenerator.load("runs/music/model").continue_piece(opening_roll, steps=64, seed=0)   # (T0 + 64, P)
 
 Many-to-many: at each time step (an eighth note) the network reads the frame that sounds (which
 of the P pitches are on) and predicts the next one as P independent Bernoulli probabilities
@@ -35,11 +36,12 @@ import numpy as np
 import torch
 
 from rnnkit.data.music import HIGH, LOW, Piece, bach_chorales, read_music_folder, roll_to_midi, split_pieces
-from rnnkit.errors import DataError
+from rnnkit.errors import CheckpointError, DataError
 from rnnkit.io import (CHECKPOINTS, atomic_write_text, atomic_write_with, check_resumable_run_folder, check_run_folder,
                        resumable_run_folder, run_folder)
 from rnnkit.models import SequenceTagger, SequenceTaggerConfig
 from rnnkit.models.validation import check_cell, check_int
+from rnnkit.tasks.predictor import Predictor
 
 log = logging.getLogger(__name__)
 
@@ -163,20 +165,48 @@ def _probabilities(model: SequenceTagger, pieces: list[Piece]) -> list[np.ndarra
                 for p in pieces]
 
 
-def continue_piece(model: SequenceTagger, opening: np.ndarray, steps: int, seed: int) -> np.ndarray:
-    """One-to-many: feed ``opening`` (T0, P), then sample ``steps`` frames, each fed back. (T0 + steps, P)."""
-    generator = torch.Generator().manual_seed(seed)
-    model.eval()
-    frames = [torch.as_tensor(row, dtype=torch.float32) for row in opening]
-    with torch.no_grad():
-        logits, state = model(torch.stack(frames)[None])  # (1, T0, P)
-        last = logits[0, -1]
-        for _ in range(steps):
-            frame = torch.bernoulli(torch.sigmoid(last), generator=generator)
-            frames.append(frame)
-            logits, state = model(frame[None, None], state=state)
+class MusicGenerator(Predictor):
+    """A trained next-frame :class:`~rnnkit.models.SequenceTagger` with its roll's time step (a
+    :class:`Predictor`); :func:`train_music` saves one as ``model/``.
+
+    Args:
+        model: the network (P inputs and P outputs, one per pitch of LOW..HIGH-1).
+        step: the roll's time step in quarter notes (0.5: eighth notes).
+        info: saved beside the model, see :class:`Predictor`.
+    """
+
+    model_class = SequenceTagger
+    parts = ("music",)
+    what, command = "a music model", "music"
+
+    def __init__(self, model: SequenceTagger, step: float, info: dict[str, Any] | None = None) -> None:
+        self.model, self.step, self.info = model, step, dict(info or {})
+
+    def to_parts(self) -> dict[str, Any]:
+        return {"music": {"step": self.step, "low": LOW, "high": HIGH}}
+
+    @classmethod
+    def from_parts(cls, model: torch.nn.Module, parts: dict[str, Any]) -> MusicGenerator:
+        meta = parts["music"]
+        if (meta.get("low"), meta.get("high")) != (LOW, HIGH):
+            raise CheckpointError(f"the saved music model covers MIDI pitches {meta.get('low')}..{meta.get('high')}, "
+                                  f"this rnnkit {LOW}..{HIGH}; train it again with this version")
+        return cls(model, float(meta["step"]))
+
+    def continue_piece(self, opening: np.ndarray, steps: int, seed: int) -> np.ndarray:
+        """One-to-many: feed ``opening`` (T0, P), then sample ``steps`` frames, each fed back. (T0 + steps, P)."""
+        generator = torch.Generator().manual_seed(seed)
+        self.model.eval()
+        frames = [torch.as_tensor(row, dtype=torch.float32) for row in opening]
+        with torch.no_grad():
+            logits, state = self.model(torch.stack(frames)[None])  # (1, T0, P)
             last = logits[0, -1]
-    return torch.stack(frames).numpy().astype(np.uint8)
+            for _ in range(steps):
+                frame = torch.bernoulli(torch.sigmoid(last), generator=generator)
+                frames.append(frame)
+                logits, state = self.model(frame[None, None], state=state)
+                last = logits[0, -1]
+        return torch.stack(frames).numpy().astype(np.uint8)
 
 
 def plot_roll(roll: np.ndarray, opening: int, step: float, path: Path, title: str) -> None:
@@ -211,7 +241,7 @@ def train_music(config: MusicConfig, out_dir: str | Path, *, overwrite: bool = F
                 resume: bool = False) -> MusicReport:
     """Train on the training pieces, score the test pieces beside the baselines, write the run folder
     (``resume=True`` continues a killed run from its last epoch checkpoint)."""
-    from rnnkit.training import MultiLabelSequenceObjective, TrainConfig, fit, save_model
+    from rnnkit.training import MultiLabelSequenceObjective, TrainConfig, fit
 
     check_resumable_run_folder(out_dir, "music", overwrite=overwrite, resume=resume)  # before any work
     pieces = _pieces(config)
@@ -233,12 +263,13 @@ def train_music(config: MusicConfig, out_dir: str | Path, *, overwrite: bool = F
         scores = frame_scores(_probabilities(model, test), [p.roll[1:] for p in test])
         baselines = baseline_scores(train, val, test)
         opening = test[0].roll[: min(config.prime_steps, len(test[0].roll))]
-        sample = continue_piece(model, opening, config.sample_steps, config.seed)
+        generator = MusicGenerator(model, config.step)
+        sample = generator.continue_piece(opening, config.sample_steps, config.seed)
         report = MusicReport({"train": len(train), "validation": len(val), "test": len(test)}, scores["nll"],
                              scores["frame_accuracy"], baselines, result.epochs, result.seconds, {})
         metrics = {**asdict(report), "files": None, "config": asdict(config), "sample_opening": test[0].name}
         atomic_write_text(tmp / "metrics.json", json.dumps(metrics, indent=2))
-        save_model(tmp / "model", model, extras={"music": {"step": config.step, "low": LOW, "high": HIGH}})
+        generator.save(tmp / "model")
         roll_to_midi(sample, config.step, tmp / "sample.mid")
         plot_roll(sample, len(opening), config.step, tmp / "sample.png",
                   f"{config.cell} continuing the opening of {test[0].name}")
@@ -251,12 +282,11 @@ def generate_music(model_dir: str | Path, out_dir: str | Path, *, steps: int = 6
     """Continue the opening of ``prime`` (a MIDI / MusicXML file; None: start from silence) with a
     saved model: writes ``sample.mid`` and ``sample.png`` into ``out_dir``."""
     from rnnkit.data.music import parse_music_file, score_to_roll
-    from rnnkit.training import load_task_model
 
     check_run_folder(out_dir, "music-generate", overwrite=overwrite)
     check_int("steps", steps, 1)
-    model, extras = load_task_model(model_dir, SequenceTagger, ("music",), what="a music model", run="music")
-    step = float(extras["music"]["step"])
+    generator = MusicGenerator.load(model_dir)
+    step = generator.step
     if prime is None:
         opening = np.zeros((1, HIGH - LOW), dtype=np.uint8)
     else:
@@ -264,7 +294,7 @@ def generate_music(model_dir: str | Path, out_dir: str | Path, *, steps: int = 6
         if len(roll) == 0:
             raise DataError(f"{Path(prime).name} has no notes to continue")
         opening = roll[:prime_steps]
-    sample = continue_piece(model, opening, steps, seed)
+    sample = generator.continue_piece(opening, steps, seed)
     out = Path(out_dir)
     with run_folder(out, "music-generate", overwrite=overwrite) as tmp:
         roll_to_midi(sample, step, tmp / "sample.mid")

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 from torch.utils.data import TensorDataset
 
 from rnnkit.data.dates import DatePairsConfig, date_pairs
@@ -49,7 +50,8 @@ from rnnkit.io import (
 from rnnkit.metrics.text import TextScores, text_scores
 from rnnkit.models import Seq2Seq, Seq2SeqConfig
 from rnnkit.models.validation import check_cell, check_choice, check_fraction, check_int, check_positive
-from rnnkit.training import Objective, StepOutput, TrainConfig, fit, load_task_model, save_model
+from rnnkit.tasks.predictor import Predictor
+from rnnkit.training import Objective, StepOutput, TrainConfig, fit
 
 logger = logging.getLogger(__name__)
 
@@ -170,8 +172,8 @@ class AttentionMap:
     weights: np.ndarray
 
 
-class Translator:
-    """A trained :class:`Seq2Seq` with its tokenizers and vocabularies.
+class Translator(Predictor):
+    """A trained :class:`Seq2Seq` with its tokenizers and vocabularies (a :class:`Predictor`).
 
     Args:
         model: the encoder-decoder.
@@ -180,12 +182,17 @@ class Translator:
         max_source_tokens: longest training source; longer inputs are refused.
         max_target_tokens: longest training target; decoding stops after ``2 * max + 2`` tokens.
         description: where the training pairs came from.
+        info: saved beside the model, see :class:`Predictor`.
     """
+
+    model_class = Seq2Seq
+    parts = ("translator", "source_vocab", "target_vocab")
+    what, command = "a translator", "translate"
 
     def __init__(self, model: Seq2Seq, source_tokenizer: Tokenizer, target_tokenizer: Tokenizer,
                  source_vocab: Vocab, target_vocab: Vocab, max_source_tokens: int,
-                 max_target_tokens: int, description: str = "") -> None:
-        self.model = model
+                 max_target_tokens: int, description: str = "", info: dict[str, Any] | None = None) -> None:
+        self.model, self.info = model, dict(info or {})
         self.source_tokenizer, self.target_tokenizer = source_tokenizer, target_tokenizer
         self.source_vocab, self.target_vocab = source_vocab, target_vocab
         self.max_source_tokens, self.max_target_tokens = max_source_tokens, max_target_tokens
@@ -267,9 +274,8 @@ class Translator:
                             weights.numpy().astype(np.float64))
 
     # ----------------------------------------------------------------------------- saving
-    def save(self, directory: str | Path) -> None:
-        """Write the model directory (weights, config, vocabularies, tokenizers), atomically."""
-        extras = {
+    def to_parts(self) -> dict[str, Any]:
+        return {
             "translator": {
                 "source_tokenizer": self.source_tokenizer.to_dict(),
                 "target_tokenizer": self.target_tokenizer.to_dict(),
@@ -280,19 +286,13 @@ class Translator:
             "source_vocab": self.source_vocab.to_dict(),
             "target_vocab": self.target_vocab.to_dict(),
         }
-        save_model(directory, self.model, extras=extras)
 
     @classmethod
-    def load(cls, directory: str | Path) -> Translator:
-        """Read a directory written by :meth:`save`."""
-        model, extras = load_task_model(directory, Seq2Seq, ("translator",), what="a translator", run="translate")
-        meta = extras["translator"]
-        model.eval()
-        return cls(model, tokenizer_from_dict(meta["source_tokenizer"]),
-                   tokenizer_from_dict(meta["target_tokenizer"]),
-                   Vocab.from_dict(extras["source_vocab"]), Vocab.from_dict(extras["target_vocab"]),
-                   int(meta["max_source_tokens"]), int(meta["max_target_tokens"]),
-                   str(meta.get("description", "")))
+    def from_parts(cls, model: nn.Module, parts: dict[str, Any]) -> Translator:
+        meta = parts["translator"]
+        return cls(model, tokenizer_from_dict(meta["source_tokenizer"]), tokenizer_from_dict(meta["target_tokenizer"]),
+                   Vocab.from_dict(parts["source_vocab"]), Vocab.from_dict(parts["target_vocab"]),
+                   int(meta["max_source_tokens"]), int(meta["max_target_tokens"]), str(meta.get("description", "")))
 
 
 class TranslationObjective(Objective):
