@@ -103,6 +103,27 @@ def test_save_and_load_give_the_same_forecast_for_new_series(make_panel, tmp_pat
         GlobalForecaster.load(tmp_path)
 
 
+def test_a_fit_with_a_checkpoint_folder_reads_finished_members_back_instead_of_training_them(make_panel, tmp_path,
+                                                                                          monkeypatch):
+    df = make_panel(num_series=4, length=48)
+    settings = dict(horizon=6, epochs=2, ensemble=2, refit=True)
+    unbroken = _fit(df, **settings)
+    checkpointed = GlobalForecaster(GlobalForecastConfig(**{**QUICK, **settings})).fit(df, checkpoint_dir=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["member-0", "member-1", "refit-0", "refit-1"]
+    assert all((tmp_path / name / "last.ckpt").is_file() for name in ("member-0", "refit-1"))
+
+    import rnnkit.training
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished member was trained again")
+
+    monkeypatch.setattr(rnnkit.training, "fit", no_training)
+    again = GlobalForecaster(GlobalForecastConfig(**{**QUICK, **settings})).fit(df, checkpoint_dir=tmp_path)
+    for model in (checkpointed, again):
+        assert model.summary_.epochs == unbroken.summary_.epochs
+        pd.testing.assert_frame_equal(model.predict(), unbroken.predict())
+
+
 def test_cross_validation_fits_before_the_first_cutoff_and_scores_every_window(make_panel):
     df = make_panel(num_series=4, length=60)
     model = GlobalForecaster(GlobalForecastConfig(**{**QUICK, "horizon": 6}))

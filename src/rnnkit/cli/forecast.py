@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rnnkit.cli.commands import COMMANDS
-from rnnkit.cli.common import add_output_options, run_dir_path
+from rnnkit.cli.common import add_output_options, config_and_out, run_dir_path
 from rnnkit.data.series import FILL_METHODS
 from rnnkit.forecasting.config import TRANSFORMS
 from rnnkit.forecasting.networks import NETWORKS, SKIPS
@@ -94,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-seconds", metavar="S", help="training time budget per member")
     parser.add_argument("--seed", default="0", help="random seed (default: 0)")
     parser.add_argument("--model", metavar="DIR", help="forecast FILE (or --dataset) with this saved model")
-    add_output_options(parser, "forecast")
+    add_output_options(parser, "forecast", resumable=True)
     parser.set_defaults(func=run)
 
 
@@ -257,9 +257,11 @@ def _table(title: str, metrics, network: str, primary: str) -> Table:
 
 def run(args: argparse.Namespace) -> int:
     console = Console()
-    from rnnkit.tasks.forecast import predict_saved, run as run_task
+    from rnnkit.tasks.forecast import config_from_dict, predict_saved, run as run_task
 
     data = load_data(args)
+    if args.model is not None and args.resume is not None:
+        raise ValueError("--model forecasts with a saved model and --resume continues a training run; give one")
     if args.model is not None:
         out = run_dir_path("forecast", args.out)
         result = predict_saved(args.model, data.df, out, overwrite=args.overwrite)
@@ -267,9 +269,9 @@ def run(args: argparse.Namespace) -> int:
         for kind, path in result["files"].items():
             console.print(f"{kind:>10}: {path}")
         return 0
-    config = build_config(args, data)
-    out = run_dir_path("forecast", args.out)
-    report = run_task(config, data, out, overwrite=args.overwrite)
+    config, out, resume = config_and_out(args, "forecast", lambda **saved: config_from_dict(saved.get("config", {})),
+                                         lambda args: build_config(args, data))
+    report = run_task(config, data, out, overwrite=args.overwrite, resume=resume)
     name = report.model_name
     console.print(f"trained {name} on {report.num_series} series of {report.label} (horizon {report.horizon}, "
                   f"season {report.season}) in {report.seconds[name]:.1f} s")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,7 +52,7 @@ from rnnkit.forecasting.panel import (
     training_cutoffs,
 )
 from rnnkit.forecasting.seasonality import positions, seasonal_indices
-from rnnkit.forecasting.training import GlobalEnsemble, GlobalEnsembleConfig, best_epoch, train_member
+from rnnkit.forecasting.training import GlobalEnsemble, GlobalEnsembleConfig, train_member
 from rnnkit.models.validation import check_int
 from rnnkit.tasks.predictor import Predictor
 
@@ -173,8 +174,16 @@ class GlobalForecaster(Predictor):
                                 f"{'<= 0' if transform == 'log' else '< 0'}; use {fix}")
 
     # ------------------------------------------------------------------ training
-    def fit(self, df: pd.DataFrame, static_df: pd.DataFrame | None = None) -> GlobalForecaster:
-        """Train on every series of ``df`` (long format); returns ``self``."""
+    def fit(self, df: pd.DataFrame, static_df: pd.DataFrame | None = None, *,
+            checkpoint_dir: str | Path | None = None) -> GlobalForecaster:
+        """Train on every series of ``df`` (long format); returns ``self``.
+
+        ``checkpoint_dir``: keep each member's training checkpoints and, once trained, its weights
+        there (one subfolder per member). Fitting again on the same data and config with the same
+        folder, after the process was stopped or killed, loads the members already trained,
+        continues the interrupted one from its last epoch and gives the forecaster an unbroken fit
+        would have given.
+        """
         start = time.perf_counter()
         c = self.config
         panel = self._panel(df, static_df, "df")
@@ -215,8 +224,8 @@ class GlobalForecaster(Predictor):
             n_train, n_valw = len(train), len(val)
             logger.info("member %d/%d: %s %s, lookback %d, %d training windows from %d series",
                         index + 1, len(lookbacks), c.network, c.cell, lookback, n_train, len(panel))
-            result = train_member(member, train, val, c, c.epochs, c.seed + index)
-            epochs.append(best_epoch(result.history))
+            epochs.append(train_member(member, train, val, c, c.epochs, c.seed + index,
+                                       _member_dir(checkpoint_dir, "member", index)))
         self.panel = panel
         self._calibrate(panel, val_cutoffs)
         if c.refit:
@@ -228,7 +237,8 @@ class GlobalForecaster(Predictor):
                 train = WindowDataset(self._windows(panel, all_cutoffs, lookback, True), keys)
                 logger.info("refit of member %d/%d on %d windows for %d epochs", index + 1, len(lookbacks), len(train),
                             epochs[index])
-                train_member(member, train, None, c, epochs[index], c.seed + index)
+                train_member(member, train, None, c, epochs[index], c.seed + index,
+                             _member_dir(checkpoint_dir, "refit", index))
             self.model = fresh
         self.summary_ = FitSummary(time.perf_counter() - start, n_train, n_valw, len(lookbacks), skipped, epochs)
         return self
@@ -431,6 +441,10 @@ class GlobalForecaster(Predictor):
         forecaster = cls(GlobalForecastConfig(**saved["config"]))
         forecaster.model, forecaster._state = model, saved["state"]
         return forecaster
+
+
+def _member_dir(checkpoint_dir: str | Path | None, stage: str, index: int) -> Path | None:
+    return None if checkpoint_dir is None else Path(checkpoint_dir) / f"{stage}-{index}"
 
 
 def _chunked(fn: Any, inputs: list[Tensor], size: int = 4096) -> Tensor:

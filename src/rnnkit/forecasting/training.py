@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import safetensors
+import safetensors.torch
 import torch
 from torch import nn
 
 from rnnkit.forecasting.config import GlobalForecastConfig
+from rnnkit.io import atomic_write_with
 from rnnkit.forecasting.networks import GlobalNetConfig, build_global_net, smape_loss
 from rnnkit.training.objectives import Objective, StepOutput
 
@@ -68,19 +72,40 @@ def best_epoch(history: list[dict[str, float]]) -> int:
     return int(np.argmin(losses)) + 1 if losses and min(losses) < math.inf else max(1, len(history))
 
 
-def train_member(member: nn.Module, train: Any, val: Any, config: GlobalForecastConfig, epochs: int, seed: int) -> Any:
+def train_member(member: nn.Module, train: Any, val: Any, config: GlobalForecastConfig, epochs: int, seed: int,
+                 checkpoint_dir: Path | None = None) -> int:
     """Train one network with the engine (Lightning): early stopping and the best weights on ``val``
-    when given; returns the :class:`~rnnkit.training.FitResult`."""
+    when given. Returns the best epoch (:func:`best_epoch`).
+
+    With ``checkpoint_dir`` the member can be resumed: its last epoch is checkpointed there while it
+    trains, and once it is done its weights and best epoch are kept there too, so that a second call
+    with the same folder (after the process was killed) loads a finished member instead of training
+    it again and continues an unfinished one from its last epoch, with the result of an unbroken run.
+    """
     from rnnkit.forecasting.panel import batch_as_is
     from rnnkit.training import TrainConfig, fit
 
+    done = None if checkpoint_dir is None else checkpoint_dir / "done.safetensors"
+    if done is not None and done.is_file():
+        weights = safetensors.torch.load_file(str(done))
+        best = int(safetensors.safe_open(str(done), "pt").metadata()["best_epoch"])
+        member.load_state_dict(weights)
+        return best
     c = config
     settings = TrainConfig(
         optimizer="adamw" if c.weight_decay else "adam", lr=c.lr, weight_decay=c.weight_decay,
         clip_norm=c.clip_norm, max_epochs=epochs, max_seconds=c.max_seconds, batch_size=c.batch_size,
         shuffle=True, seed=seed, early_stopping_patience=c.patience if val is not None else None,
         restore_best=val is not None, progress_bar=c.progress_bar, log_dir=None, quiet=True,
+        checkpoint_dir=None if checkpoint_dir is None else str(checkpoint_dir),
     )
     with torch.random.fork_rng(devices=[]):  # training draws leave the caller's generator alone
         objective = GlobalObjective(c.loss, log=c.transform == "log")
-        return fit(member, objective, train, val, settings, collate_fn=batch_as_is)
+        result = fit(member, objective, train, val, settings, collate_fn=batch_as_is,
+                     resume_from=None if checkpoint_dir is None else "last")
+    best = best_epoch(result.history)
+    if done is not None:
+        state = {name: tensor.contiguous() for name, tensor in member.state_dict().items()}
+        atomic_write_with(done, lambda path: safetensors.torch.save_file(state, str(path),
+                                                                         metadata={"best_epoch": str(best)}))
+    return best

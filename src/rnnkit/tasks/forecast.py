@@ -23,9 +23,10 @@ What ``run`` does, in order:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,8 @@ from rnnkit.forecasting.statistical import (
     statistical_at_cutoffs,
     statistical_forecasts,
 )
-from rnnkit.io import atomic_write_with, check_run_folder, run_folder
+from rnnkit.io import (CHECKPOINTS, atomic_write_with, check_resumable_run_folder, check_run_folder,
+                       interrupted_settings, resumable_run_folder, run_folder)
 from rnnkit.models.validation import check_choice, check_int
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ DEFAULT_COMBINE: tuple[str, ...] = ("AutoETS", "DOTM")
 """The baselines the network is combined with by default (chosen on the competitions' validation
 splits: docs/benchmarks.md)."""
 
+RUN_KIND = "forecast"
 COMBINATION = "combination"
 """The saved forecaster's ``info`` entry (``model/combination.json``) holding the chosen combination."""
 """Written into the saved model folder when the run combines the network with baselines."""
@@ -246,10 +249,51 @@ def _verdict(table: pd.DataFrame, ours: list[str], metric: str, where: str) -> s
             "model is the better choice.")
 
 
-def run(config: ForecastConfig, data: ForecastData, out_dir: str | Path, *, overwrite: bool = False) -> ForecastReport:
+def config_from_dict(settings: dict[str, Any]) -> ForecastConfig:
+    """The :class:`ForecastConfig` of ``dataclasses.asdict(config)`` (what a run folder keeps)."""
+    rest = {k: v for k, v in settings.items() if k != "model"}
+    return ForecastConfig(model=GlobalForecastConfig(**settings.get("model", {})), **rest)
+
+
+def data_fingerprint(data: ForecastData) -> str:
+    """A hash of every frame of ``data`` and its season: a resumed run must see the same data."""
+    digest = hashlib.sha256(repr(data.season).encode())
+    for frame in (data.df, data.test_df, data.static_df, data.futr_df):
+        if frame is not None:
+            digest.update(repr(list(frame.columns)).encode())
+            digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        digest.update(b"|")
+    return digest.hexdigest()
+
+
+def _check_same_run(out_dir: str | Path, config: ForecastConfig, data: ForecastData) -> None:
+    saved = interrupted_settings(out_dir, RUN_KIND)
+    if saved.get("data") != data_fingerprint(data):
+        raise DataError(f"the interrupted forecast run at out_dir {str(out_dir)!r} was started on other data than "
+                        f"{data.label}; resume it with the same data (file, columns and options)")
+    if config_from_dict(saved.get("config", {})) != config:
+        raise ValueError(f"the interrupted forecast run at out_dir {str(out_dir)!r} was started with other settings; "
+                         "resume it with its own (config_from_dict of its run.json settings)")
+
+
+def run(config: ForecastConfig, data: ForecastData, out_dir: str | Path, *, overwrite: bool = False,
+        resume: bool = False) -> ForecastReport:
     """Fit, validate, test and forecast (see the module docstring); write the run folder ``out_dir``
-    (new or empty, or an earlier forecast run with ``overwrite``; it appears only when complete)."""
-    check_run_folder(out_dir, "forecast", overwrite=overwrite)  # before any work
+    (new or empty, or an earlier forecast run with ``overwrite``; it appears only when complete).
+
+    A run stopped by Ctrl-C or killed keeps its trained members; ``resume=True`` with the same
+    config and data continues it (members already trained are loaded, the interrupted one goes on
+    from its last epoch) and gives the result of an unbroken run.
+    """
+    out = check_resumable_run_folder(out_dir, RUN_KIND, overwrite=overwrite, resume=resume)  # before any work
+    if resume:
+        _check_same_run(out, config, data)
+    settings = {"config": asdict(config), "data": data_fingerprint(data)}
+    with resumable_run_folder(out, RUN_KIND, settings, overwrite=overwrite, resume=resume) as tmp:
+        return _run(config, data, tmp, out)
+
+
+def _run(config: ForecastConfig, data: ForecastData, tmp: Path, out: Path) -> ForecastReport:
     model_config = config.model
     data = _normalized(data, model_config)
     train, test = _split(data, config)
@@ -261,7 +305,7 @@ def run(config: ForecastConfig, data: ForecastData, out_dir: str | Path, *, over
     name, h = model_config.model_name, model_config.horizon
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    forecaster.fit(train, data.static_df)
+    forecaster.fit(train, data.static_df, checkpoint_dir=tmp / CHECKPOINTS)
     seconds[name] = time.perf_counter() - start
     assert forecaster.panel is not None and forecaster.validation_ is not None
     frequency = forecaster.panel.frequency
@@ -315,23 +359,20 @@ def run(config: ForecastConfig, data: ForecastData, out_dir: str | Path, *, over
                                              config.n_jobs)
         future = combination.apply(future.merge(ahead[[ID, TIME, *config.combine]], on=[ID, TIME], how="left"),
                                    history)
-    files: dict[str, Path] = {}
-    out = Path(out_dir)
-    with run_folder(out, "forecast", overwrite=overwrite) as tmp:
-        written = {"forecast": _csv(future, tmp / "forecast.csv")}
-        if metrics is not None:
-            written["metrics"] = _csv(metrics.rename_axis("model").reset_index(), tmp / "metrics.csv")
-            written["holdout"] = _csv(holdout, tmp / "holdout.csv")
-        if validation is not None:
-            written["validation"] = _csv(validation.rename_axis("model").reset_index(), tmp / "validation.csv")
-        written["plot"] = tmp / "forecast.png"
-        shown = future if data.test_df is None else None  # a competition's forecast ahead is its test forecast
-        plot_forecasts(history, holdout, shown, name, written["plot"], config.plot_series, model_config.levels,
-                       combination.name if combination else None)
-        if combination is not None:
-            forecaster.info[COMBINATION] = combination.to_dict()
-        written["model"] = forecaster.save(tmp / "model")
-        files = {key: out / path.relative_to(tmp) for key, path in written.items()}
+    written = {"forecast": _csv(future, tmp / "forecast.csv")}
+    if metrics is not None:
+        written["metrics"] = _csv(metrics.rename_axis("model").reset_index(), tmp / "metrics.csv")
+        written["holdout"] = _csv(holdout, tmp / "holdout.csv")
+    if validation is not None:
+        written["validation"] = _csv(validation.rename_axis("model").reset_index(), tmp / "validation.csv")
+    written["plot"] = tmp / "forecast.png"
+    shown = future if data.test_df is None else None  # a competition's forecast ahead is its test forecast
+    plot_forecasts(history, holdout, shown, name, written["plot"], config.plot_series, model_config.levels,
+                   combination.name if combination else None)
+    if combination is not None:
+        forecaster.info[COMBINATION] = combination.to_dict()
+    written["model"] = forecaster.save(tmp / "model")
+    files = {key: out / path.relative_to(tmp) for key, path in written.items()}
     return ForecastReport(data.label, name, len(forecaster.panel), h, season, metrics, validation,
                           [v for v in verdict if v], seconds, files, primary,
                           combination.name if combination else None)
