@@ -93,3 +93,18 @@ def test_bad_input_is_one_line_and_exit_2(argv, match, royal, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("rnnkit embed: error: ")
     assert re.search(match, err[0])
+
+
+def test_a_killed_embed_run_resumes_to_the_vectors_of_an_unbroken_one(tmp_path, capsys, kill_once_written):
+    import sys
+
+    options = ["--corpus", "hamlet", "--epochs", "12", "--dim", "32", "--min-count", "2"]
+    run, partial = tmp_path / "run", tmp_path / ".run.partial"
+    kill_once_written([sys.executable, "-m", "rnnkit", "embed", "train", *options, "--out", str(run)],
+                      partial / "checkpoints" / "word2vec.safetensors")
+    assert not run.exists() and partial.is_dir()
+    assert main(["embed", "train", "--epochs", "1", "--resume", str(run)]) == 0  # its own settings: 12 epochs
+    assert "resuming the interrupted embed run" in capsys.readouterr().err
+    assert not partial.exists() and not (run / "checkpoints").exists()
+    assert main(["embed", "train", *options, "--out", str(tmp_path / "unbroken")]) == 0
+    assert (run / "vectors.bin").read_bytes() == (tmp_path / "unbroken" / "vectors.bin").read_bytes()

@@ -20,7 +20,7 @@ from rnnkit.data.embeddings import (
     train_word2vec,
 )
 from rnnkit.data.vocab import Vocab
-from rnnkit.errors import DataError
+from rnnkit.errors import CheckpointError, DataError
 
 W2V_TEXT = """4 3
 the 0.1 -0.2 0.3
@@ -204,3 +204,21 @@ def test_word2vec_config_and_corpus_errors():
         train_word2vec([["a", "b"]], Word2VecConfig(min_count=5))
     with pytest.raises(DataError, match=r"no sentences"):
         train_word2vec([], Word2VecConfig())
+
+
+def test_a_word2vec_checkpoint_gives_a_finished_run_back_and_one_that_does_not_fit_is_refused(tmp_path):
+    rng = random.Random(1)
+    sentences = [[rng.choice("abcdefgh") for _ in range(6)] for _ in range(200)]
+    config = Word2VecConfig(vector_size=8, min_count=1, epochs=4, sample=0.0)
+    unbroken = train_word2vec(sentences, config)
+    fresh = tmp_path / "fresh"
+    np.testing.assert_array_equal(train_word2vec(sentences, config, checkpoint_dir=fresh).vectors, unbroken.vectors)
+    # every epoch is done: the same folder gives the same vectors back without training (the SIGKILL
+    # test of `rnnkit embed train --resume` covers a run cut in the middle)
+    np.testing.assert_array_equal(train_word2vec(sentences, config, checkpoint_dir=fresh).vectors, unbroken.vectors)
+    with pytest.raises(CheckpointError, match=r"word2vec.safetensors cannot be resumed from \(\w+ does not fit "
+                                              r"this corpus and these settings\); delete the interrupted run"):
+        train_word2vec(sentences, Word2VecConfig(**{**config.__dict__, "vector_size": 4}), checkpoint_dir=fresh)
+    (fresh / "word2vec.safetensors").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match=r"cannot be resumed from"):
+        train_word2vec(sentences, config, checkpoint_dir=fresh)

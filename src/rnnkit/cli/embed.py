@@ -20,12 +20,13 @@ from rich.console import Console
 from rich.table import Table
 
 from rnnkit.cli.commands import COMMANDS
-from rnnkit.cli.common import add_output_options, run_dir_path
+from rnnkit.cli.common import add_output_options, config_and_out
 from rnnkit.data.embeddings import ALGORITHMS, VECTOR_FORMATS, Word2VecConfig
 from rnnkit.data.corpora import CORPORA
 from rnnkit.tasks.embed import (
     EmbedTrainConfig,
     analogy,
+    config_from_dict,
     evaluate_analogies,
     neighbors,
     resolve_vectors,
@@ -65,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     train.add_argument("--max-seconds", type=float, default=None,
                        help="stop after the epoch during which this much time has passed")
-    add_output_options(train, "embed")
+    add_output_options(train, "embed", resumable=True)
     train.add_argument("--evaluate", action="store_true",
                        help="also report the Google analogy accuracy of the trained vectors")
     train.set_defaults(func=run_train)
@@ -110,9 +111,8 @@ def _print_scored(title: str, rows: list[tuple[str, float]]) -> None:
     Console().print(table)
 
 
-def run_train(args: argparse.Namespace) -> int:
-    _quiet_gensim()
-    config = EmbedTrainConfig(
+def build_train_config(args: argparse.Namespace) -> EmbedTrainConfig:
+    return EmbedTrainConfig(
         source=args.file or args.corpus,
         encoding=args.encoding,
         word2vec=Word2VecConfig(
@@ -121,7 +121,12 @@ def run_train(args: argparse.Namespace) -> int:
             max_seconds=args.max_seconds,
         ),
     )
-    result = train_embeddings(config, run_dir_path("embed", args.out), overwrite=args.overwrite)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    _quiet_gensim()
+    config, out, resume = config_and_out(args, "embed", lambda **saved: config_from_dict(saved), build_train_config)
+    result = train_embeddings(config, out, overwrite=args.overwrite, resume=resume)
     console = Console()
     console.print(
         f"trained {config.word2vec.algorithm} vectors: {result.words} words x {result.vector_size} "

@@ -32,6 +32,7 @@ Training and using vectors
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -39,15 +40,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
 from rnnkit.data.vocab import PAD_ID, Vocab
-from rnnkit.errors import DataError
-from rnnkit.io import atomic_path
+from rnnkit.errors import CheckpointError, DataError
+from rnnkit.io import atomic_path, atomic_write_with
 from rnnkit.models.validation import check_positive
 
 if TYPE_CHECKING:
@@ -253,8 +254,61 @@ class Word2VecConfig:
             raise ValueError(f"seed must be an integer in [0, 2**32), got {self.seed!r}")
 
 
-def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig) -> KeyedVectors:
-    """Train CBOW or skip-gram vectors on tokenized ``sentences`` and return them."""
+WORD2VEC_CHECKPOINT = "word2vec.safetensors"
+
+
+def _save_word2vec_checkpoint(model: Any, checkpoint_dir: Path, epochs_done: int) -> None:
+    """The weights and the random state after ``epochs_done`` epochs: all that the next epoch reads."""
+    import safetensors.numpy
+
+    arrays = {"vectors": model.wv.vectors}
+    if model.negative:
+        arrays["syn1neg"] = model.syn1neg
+    if model.hs:
+        arrays["syn1"] = model.syn1
+    kind, keys, pos, has_gauss, cached = model.random.get_state()
+    arrays["random_keys"] = keys
+    metadata = {"epochs_done": str(epochs_done), "random": json.dumps([kind, int(pos), int(has_gauss), float(cached)])}
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_with(checkpoint_dir / WORD2VEC_CHECKPOINT,
+                      lambda path: safetensors.numpy.save_file(arrays, str(path), metadata=metadata))
+
+
+def _restore_word2vec_checkpoint(model: Any, checkpoint_dir: Path) -> int:
+    """Epochs already trained (0 without a checkpoint); the model then continues where they ended."""
+    import safetensors
+    import safetensors.numpy
+
+    path = checkpoint_dir / WORD2VEC_CHECKPOINT
+    if not path.is_file():
+        return 0
+    try:
+        arrays = safetensors.numpy.load_file(str(path))
+        with safetensors.safe_open(str(path), "np") as handle:
+            metadata = handle.metadata()
+        kind, pos, has_gauss, cached = json.loads(metadata["random"])
+        targets = {"vectors": model.wv.vectors, "syn1neg": getattr(model, "syn1neg", None),
+                   "syn1": getattr(model, "syn1", None)}
+        for name, array in arrays.items():
+            if name == "random_keys":
+                continue
+            if targets.get(name) is None or targets[name].shape != array.shape:
+                raise ValueError(f"{name} does not fit this corpus and these settings")
+            targets[name][...] = array
+        model.random.set_state((kind, arrays["random_keys"], pos, has_gauss, cached))
+        return int(metadata["epochs_done"])
+    except (OSError, ValueError, KeyError, safetensors.SafetensorError) as err:
+        raise CheckpointError(f"{path} cannot be resumed from ({err}); delete the interrupted run and start again") from None
+
+
+def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig, *,
+                   checkpoint_dir: str | os.PathLike[str] | None = None) -> KeyedVectors:
+    """Train CBOW or skip-gram vectors on tokenized ``sentences`` and return them.
+
+    ``checkpoint_dir``: after each epoch keep the weights and the random state there; a later call
+    with the same sentences, config and folder (after the process was killed) continues after the
+    last finished epoch and returns what an unbroken run returns (with ``workers=1``).
+    """
     from gensim.models import Word2Vec
 
     if not sentences:
@@ -277,13 +331,17 @@ def train_word2vec(sentences: Sequence[Sequence[str]], config: Word2VecConfig) -
         workers=config.workers,
     )
     model.build_vocab(corpus)
+    checkpoints = None if checkpoint_dir is None else Path(checkpoint_dir)
+    first = 0 if checkpoints is None else _restore_word2vec_checkpoint(model, checkpoints)
     # one epoch per call, so the clock is read between epochs; alpha decays linearly over all
     # the epochs, as one train(epochs=N) call would
     start, alpha, floor = time.perf_counter(), model.alpha, model.min_alpha
-    for epoch in range(config.epochs):
+    for epoch in range(first, config.epochs):
         model.train(corpus, total_examples=model.corpus_count, epochs=1,
                     start_alpha=alpha - (alpha - floor) * epoch / config.epochs,
                     end_alpha=alpha - (alpha - floor) * (epoch + 1) / config.epochs)
+        if checkpoints is not None:
+            _save_word2vec_checkpoint(model, checkpoints, epoch + 1)
         elapsed = time.perf_counter() - start
         log.info("word2vec epoch %d/%d, %.0f s", epoch + 1, config.epochs, elapsed)
         if config.max_seconds is not None and elapsed >= config.max_seconds and epoch + 1 < config.epochs:

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rnnkit.data.corpora import CORPORA, load_source
 from rnnkit.data.embeddings import (
@@ -31,7 +31,7 @@ from rnnkit.data.embeddings import (
     train_word2vec,
 )
 from rnnkit.data.tokenizers import WordTokenizer
-from rnnkit.io import check_run_folder, run_folder
+from rnnkit.io import CHECKPOINTS, check_resumable_run_folder, resumable_run_folder
 
 if TYPE_CHECKING:
     from gensim.models import KeyedVectors
@@ -98,15 +98,21 @@ def corpus_sentences(text: str) -> list[list[str]]:
     return sentences
 
 
+def config_from_dict(settings: dict[str, Any]) -> EmbedTrainConfig:
+    """The :class:`EmbedTrainConfig` of ``dataclasses.asdict(config)`` (what a run folder keeps)."""
+    return EmbedTrainConfig(**{**settings, "word2vec": Word2VecConfig(**settings.get("word2vec", {}))})
+
+
 def train_embeddings(config: EmbedTrainConfig, out_dir: str | os.PathLike[str], *,
-                     overwrite: bool = False) -> EmbedTrainResult:
+                     overwrite: bool = False, resume: bool = False) -> EmbedTrainResult:
     """Train word2vec on ``config.source`` and write ``out_dir/vectors.bin`` (word2vec binary).
     ``out_dir`` must be new or empty, or an earlier embed run with ``overwrite``; it appears only
-    when complete."""
-    out = check_run_folder(out_dir, RUN_KIND, overwrite=overwrite)
+    when complete. ``resume=True`` continues a killed run after its last finished epoch (see
+    :func:`rnnkit.io.resumable_run_folder`)."""
+    out = check_resumable_run_folder(out_dir, RUN_KIND, overwrite=overwrite, resume=resume)
     sentences = corpus_sentences(load_source(config.source, config.encoding))
-    kv = train_word2vec(sentences, config.word2vec)
-    with run_folder(out, RUN_KIND, overwrite=overwrite) as tmp:
+    with resumable_run_folder(out, RUN_KIND, asdict(config), overwrite=overwrite, resume=resume) as tmp:
+        kv = train_word2vec(sentences, config.word2vec, checkpoint_dir=tmp / CHECKPOINTS)
         save_vectors(kv, tmp / VECTORS_FILE, binary=True)
     return EmbedTrainResult(
         vectors_path=out / VECTORS_FILE,
