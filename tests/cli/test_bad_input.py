@@ -117,14 +117,14 @@ def test_a_vocabulary_of_only_reserved_tokens_is_refused(command, tmp_path, caps
     assert not (tmp_path / "run").exists()
 
 
-RESUMABLE = ["lm", "classify", "translate", "caption", "music"]
+RESUMABLE = ["lm", "classify", "translate", "caption", "music", "embed", "forecast"]
 
 
 @pytest.mark.parametrize("command", RESUMABLE)
 def test_resume_needs_an_interrupted_run_of_the_same_command(command, tmp_path, capsys):
     _fails_cleanly([*TRAINING_COMMANDS[command], "--resume", str(tmp_path / "run")], capsys,
                    "there is no interrupted run to resume at --out", "start a new run")
-    other = "forecast"
+    other = "forecast" if command != "forecast" else "lm"
     partial = tmp_path / ".run.partial"
     partial.mkdir()
     (partial / "run.json").write_text(json.dumps({"command": other, "settings": {}}))
@@ -145,10 +145,11 @@ def test_the_settings_an_interrupted_run_keeps_rebuild_its_config(command, tmp_p
     captured = {}
     task = {"lm": ("rnnkit.cli.lm", "train_lm"), "classify": ("rnnkit.cli.classify", "train_classifier"),
             "translate": ("rnnkit.cli.translate", "run_translate"), "caption": ("rnnkit.cli.caption", "run_caption"),
-            "music": ("rnnkit.tasks.music", "train_music")}[command]
+            "music": ("rnnkit.tasks.music", "train_music"), "embed": ("rnnkit.cli.embed", "train_embeddings"),
+            "forecast": ("rnnkit.tasks.forecast", "run")}[command]
     module = importlib.import_module(task[0])
 
-    def record(config, out, **kwargs):
+    def record(config, *args, **kwargs):
         captured.setdefault("configs", []).append(config)
         raise KeyboardInterrupt
 
@@ -163,7 +164,12 @@ def test_the_settings_an_interrupted_run_keeps_rebuild_its_config(command, tmp_p
     with pytest.raises(KeyboardInterrupt):
         with resumable_run_folder(tmp_path / "run", command, settings):
             raise KeyboardInterrupt  # Ctrl-C: the partial run stays
-    assert type(config)(**interrupted_settings(tmp_path / "run", command)) == config
+    saved = interrupted_settings(tmp_path / "run", command)
+    if command in ("embed", "forecast"):  # nested configs: the task rebuilds them
+        rebuilt = importlib.import_module(f"rnnkit.tasks.{command}").config_from_dict(saved)
+    else:
+        rebuilt = type(config)(**saved)
+    assert rebuilt == config
 
 
 NUMBER_OPTIONS = {  # the flags each command has, with a value it must refuse
@@ -188,3 +194,31 @@ def test_out_under_a_file_is_refused(command, tmp_path, capsys):
     _fails_cleanly([*TRAINING_COMMANDS[command], "--out", str(tmp_path / "results.txt" / "run")], capsys,
                    "which is a file; give a folder path")
     assert (tmp_path / "results.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize(("argv", "needles"), [
+    (["--network", "deepar", "--loss", "smape"], ["--loss smape has no effect with --network deepar"]),
+    (["--dataset", "tourism-monthly", "--skip", "season"], ["--skip season has no effect with --network deepar"]),
+    (["--dropout", "0.2", "--layers", "1"], ["--dropout 0.2 has no effect with --layers 1", "--layers 2 or more"]),
+    (["--lookback", "12", "--lookbacks", "12,24"], ["replaces --lookback 12; give one of them"]),
+    (["--combine", "none", "--combine-how", "median"], ["--combine-how median has no effect when no baseline"]),
+    (["--dataset", "m3-yearly", "--deseasonalize", "--epochs", "1"], ["--deseasonalize has no effect with season length 1"]),
+    (["--fill", "ffill"], ["--fill applies to a FILE, but none was given"]),
+    (["--futr-file", "x.csv"], ["--futr-file applies to a FILE"]),
+    (["--model", "m", "--resume", "r"], ["give one"]),
+])
+def test_forecast_options_that_would_change_nothing_are_refused(argv, needles, tmp_path, capsys):
+    _fails_cleanly(["forecast", *argv, "--out", str(tmp_path / "run")], capsys, *needles)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(("argv", "needles"), [
+    (["classify", "train", "--vectors-format", "glove"], ["--vectors-format glove has no effect without pretrained"]),
+    (["classify", "train", "--freeze-embeddings"], ["--freeze-embeddings has no effect", "--embeddings glove"]),
+    (["classify", "train", "--embeddings", "glove", "--embedding-dim", "50"], ["--embedding-dim 50 has no effect"]),
+    (["lm", "generate", "m", "--temperature", "0", "--top-k", "3"], ["--top-k 3 has no effect with --temperature 0"]),
+    (["lm", "generate", "m", "--temperature", "0", "--top-p", "0.9"], ["--top-p 0.9 has no effect with --temperature 0"]),
+])
+def test_options_that_would_change_nothing_are_refused(argv, needles, tmp_path, capsys):
+    _fails_cleanly(argv if argv[1] == "generate" else [*argv, "--out", str(tmp_path / "run")], capsys, *needles)
+    assert not (tmp_path / "run").exists()

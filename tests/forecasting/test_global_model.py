@@ -20,7 +20,8 @@ def _split(df, h):
 
 def _fit(df, **kw):
     torch.set_num_threads(1)
-    return GlobalForecaster(GlobalForecastConfig(**{**QUICK, **kw})).fit(df)
+    quick = {k: v for k, v in QUICK.items() if k != "context_size" or kw.get("network") != "deepar"}  # direct only
+    return GlobalForecaster(GlobalForecastConfig(**{**quick, **kw})).fit(df)
 
 
 def test_one_network_learns_the_seasonal_pattern_of_every_series_and_beats_naive(make_panel):
@@ -241,3 +242,23 @@ def test_log1p_transform_reads_log_of_one_plus_the_scaled_window_and_allows_zero
     np.testing.assert_allclose(model._to_data_units(np.log1p(values), {"scale": np.array([2.0])}), 2.0 * values)
     with pytest.raises(DataError, match="transform='log1p' needs every y >= 0, but series 's00' has a value < 0"):
         _fit(df.assign(y=df["y"].where(df.index != 2, -1.0)), horizon=6, transform="log1p")
+
+
+@pytest.mark.parametrize(("kw", "match"), [
+    (dict(network="deepar", loss="smape"), r"loss='smape' has no effect with network='deepar': it applies to "
+                                           r"network='direct' only"),
+    (dict(network="deepar", skip="season"), r"skip='season' has no effect with network='deepar'"),
+    (dict(likelihood="normal"), r"likelihood='normal' has no effect with network='direct'"),
+    (dict(num_samples=10), r"num_samples=10 has no effect with network='direct'"),
+    (dict(lookback=12, lookbacks=(12, 24)), r"lookbacks=\(12, 24\) replaces lookback=12; give one of them"),
+    (dict(dropout=0.1, num_layers=1), r"dropout=0.1 has no effect with num_layers=1"),
+])
+def test_settings_that_would_change_nothing_are_refused(kw, match):
+    with pytest.raises(ValueError, match=match):
+        GlobalForecastConfig(**kw)
+
+
+def test_deseasonalizing_data_without_a_season_is_refused():
+    df = pd.DataFrame({"unique_id": "a", "ds": np.arange(40), "y": np.arange(40.0) + 1})
+    with pytest.raises(ValueError, match=r"deseasonalize=True has no effect with season length 1"):
+        GlobalForecaster(GlobalForecastConfig(**{**QUICK, "horizon": 4, "deseasonalize": True})).fit(df)

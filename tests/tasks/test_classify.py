@@ -69,8 +69,9 @@ def test_frozen_pretrained_vectors_stay_aligned_with_the_vocab(tmp_path):
     vectors = {w: rng.normal(size=8).round(4) for w in words}
     vec_file = tmp_path / "vectors.vec"
     vec_file.write_text(f"{len(words)} 8\n" + "".join(f"{w} {' '.join(map(str, v))}\n" for w, v in vectors.items()))
+    fast = {k: v for k, v in FAST.items() if k != "embedding_dim"}  # the vectors' own dimension is used
     config = ClassifyTrainConfig(data=str(data), text_col="review", embeddings=str(vec_file),
-                                 freeze_embeddings=True, **FAST)
+                                 freeze_embeddings=True, **fast)
     report = train_classifier(config, tmp_path / "run")
     assert report.embedding_coverage == pytest.approx(20 / 21)  # every word but "."
     model, extras = load_model(report.model_dir)
@@ -91,7 +92,7 @@ def test_frozen_pretrained_vectors_stay_aligned_with_the_vocab(tmp_path):
         (dict(text_col="review", label_col="stars"), None, DataError, r"label column 'stars' is not in"),
         (dict(text_col="review"), "review,label\na,pos\nb,pos\nc,pos\n", DataError, r"has a single class 'pos'"),
         (dict(text_col="review"), "review,label\na,pos\nb,pos\nc,pos\nd,neg\n", DataError, r"class 'neg' has only 1 example\(s\); every class needs at least 3"),
-        (dict(text_col="review", embeddings="{bad}"), None, DataError, r"is not valid glove format"),
+        (dict(text_col="review", embeddings="{bad}", embedding_dim=100), None, DataError, r"is not valid glove format"),
     ],
 )
 def test_bad_data(tmp_path, kwargs, content, error, match):

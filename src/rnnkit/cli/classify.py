@@ -21,6 +21,9 @@ from rnnkit.data.embeddings import VECTOR_FORMATS
 from rnnkit.models.encoder import POOLINGS
 from rnnkit.models.validation import CELLS
 from rnnkit.tasks.classify import ClassifyReport, ClassifyTrainConfig, TextClassifier, train_classifier
+PARAMETER_FLAGS: dict[str, str] = {
+    "vectors_format": "--vectors-format", "freeze_embeddings": "--freeze-embeddings", "embeddings": "--embeddings",
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -34,7 +34,8 @@ PARAMETER_FLAGS: dict[str, str] = {
     "batch_size": "--batch", "lr": "--lr", "short_series": "--short-series", "val_windows": "--val-windows",
     "levels": "--levels", "stat_models": "--baselines", "test_windows": "--test-windows", "network": "--network",
     "cell": "--cell", "loss": "--loss", "skip": "--skip", "season": "--season", "max_seconds": "--max-seconds",
-    "futr_df": "--futr-file", "combine_how": "--combine-how", "combine": "--combine", "transform": "--transform", "time_col": "--time", "target_col": "--target", "id_col": "--id",
+    "futr_df": "--futr-file", "combine_how": "--combine-how", "combine": "--combine", "transform": "--transform",
+    "time_col": "--time", "target_col": "--target", "id_col": "--id", "deseasonalize": "--deseasonalize",
 }
 
 
@@ -62,8 +63,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--fill", help=f"fill missing values and skipped steps: {', '.join(FILL_METHODS)}")
     parser.add_argument("--horizon", metavar="H", help="steps to forecast (default: the dataset's, else one season)")
     parser.add_argument("--season", metavar="M", help="season length (default: from the frequency)")
-    parser.add_argument("--network", default="direct", help=f"{' or '.join(NETWORKS)} (default: direct, MQ-RNN)")
-    parser.add_argument("--cell", default="lstm", help=f"recurrent cell: {', '.join(CELLS)} (default: lstm)")
+    parser.add_argument("--network", help=f"{' or '.join(NETWORKS)} (default: the dataset's setting, else direct, "
+                        "MQ-RNN)")
+    parser.add_argument("--cell", help=f"recurrent cell: {', '.join(CELLS)} (default: lstm)")
     parser.add_argument("--hidden", metavar="N", help="hidden size (default: 64)")
     parser.add_argument("--layers", metavar="N", help="stacked recurrent layers (default: 2)")
     parser.add_argument("--dropout", metavar="P", help="dropout between stacked layers (default: 0)")
@@ -143,7 +145,7 @@ def load_data(args: argparse.Namespace):  # -> ForecastData
 
     exog = (_list(args.hist_exog) or ()) + (_list(args.futr_exog) or ())
     if args.file is None:
-        for flag in ("id", "time", "target", "hist_exog", "futr_exog"):
+        for flag in ("id", "time", "target", "hist_exog", "futr_exog", "fill", "futr_file"):
             if getattr(args, flag) is not None:
                 option = "--" + flag.replace("_", "-")
                 raise ValueError(f"{option} applies to a FILE, but none was given; add the file or drop {option}")
@@ -162,6 +164,9 @@ def load_data(args: argparse.Namespace):  # -> ForecastData
         _choice("--fill", args.fill, FILL_METHODS)
         frame = _filled(frame, args.fill)
     futr_df = None
+    if args.futr_file is not None and not args.futr_exog:
+        raise ValueError("--futr-file gives future values of --futr-exog columns, but none were named; add "
+                         "--futr-exog A,B or drop --futr-file")
     if args.futr_file is not None:
         future = read_table(args.futr_file)
         futr_df = future.rename(columns={c: n for c, n in ((id_col, "unique_id"), (time_col, "ds")) if c})
@@ -218,6 +223,8 @@ def build_config(args: argparse.Namespace, data):  # -> ForecastConfig
         "futr_exog": _list(args.futr_exog),
     }
     settings = competition_settings(data.label) if args.file is None else {}
+    if options["lookback"] is not None or options["lookbacks"] is not None:  # the user's lookbacks replace the dataset's
+        settings = {k: v for k, v in settings.items() if k not in ("lookback", "lookbacks")}
     model = GlobalForecastConfig(**{**settings, **{k: v for k, v in options.items() if v is not None},
                                     "horizon": horizon, "seed": _int("--seed", args.seed, 0),
                                     "progress_bar": "auto"})

@@ -28,6 +28,8 @@ from rnnkit.tasks.lm import (
 )
 
 
+PARAMETER_FLAGS: dict[str, str] = {"top_k": "--top-k", "top_p": "--top-p", "temperature": "--temperature"}
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(

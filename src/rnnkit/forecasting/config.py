@@ -119,6 +119,22 @@ class GlobalForecastConfig:
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
         self.net_config(season=1)  # validates the network's fields
+        self._check_every_setting_has_an_effect()
+
+    def _check_every_setting_has_an_effect(self) -> None:
+        """A setting changed from its default where it changes nothing is a mistake: say so."""
+        defaults = GlobalForecastConfig.__dataclass_fields__
+        only = {"direct": ("loss", "skip", "context_size"), "deepar": ("likelihood", "num_samples")}
+        for network, names in only.items():
+            for name in names:
+                if self.network != network and getattr(self, name) != defaults[name].default:
+                    raise ValueError(f"{name}={getattr(self, name)!r} has no effect with network={self.network!r}: it "
+                                     f"applies to network={network!r} only; drop it or use network={network!r}")
+        if self.lookback is not None and self.lookbacks:
+            raise ValueError(f"lookbacks={self.lookbacks} replaces lookback={self.lookback}; give one of them")
+        if self.dropout > 0 and self.num_layers == 1:
+            raise ValueError(f"dropout={self.dropout} has no effect with num_layers=1: it applies between stacked "
+                             "layers; use num_layers=2 or more, or dropout=0")
 
     @property
     def model_name(self) -> str:

@@ -129,6 +129,14 @@ class ClassifyTrainConfig:
             raise ValueError(f"limit must be an integer >= 10 or None, got {self.limit!r}")
         if self.vectors_format not in VECTOR_FORMATS:
             raise ValueError(f"vectors_format must be one of {', '.join(VECTOR_FORMATS)}, got {self.vectors_format!r}")
+        if self.embeddings is None:  # settings of pretrained vectors, without them
+            for name, default in (("vectors_format", "auto"), ("freeze_embeddings", False)):
+                if getattr(self, name) != default:
+                    raise ValueError(f"{name}={getattr(self, name)!r} has no effect without pretrained vectors; give "
+                                     "them with embeddings=glove (or a vectors file), or drop it")
+        elif self.embedding_dim != ClassifyTrainConfig.__dataclass_fields__["embedding_dim"].default:
+            raise ValueError(f"embedding_dim={self.embedding_dim} has no effect with pretrained vectors (their own "
+                             "dimension is used); drop it")
         self.model_config(vocab_size=10, num_classes=2, embedding_dim=self.embedding_dim)
         self.train_config()
 

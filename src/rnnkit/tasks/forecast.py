@@ -126,6 +126,9 @@ class ForecastConfig:
             raise ValueError("combine needs validate_baselines=True: the combination's intervals are calibrated "
                              "on the validation windows")
         check_choice("combine_how", self.combine_how, HOW)
+        if not self.combine and self.combine_how != "mean":
+            raise ValueError(f"combine_how={self.combine_how!r} has no effect when no baseline is combined; name the "
+                             "baselines to combine, or drop it")
         check_int("test_windows", self.test_windows, 0)
         check_int("plot_series", self.plot_series, 1)
         check_int("n_jobs", self.n_jobs, 1)

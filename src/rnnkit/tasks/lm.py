@@ -306,6 +306,10 @@ class GenerateConfig:
             raise ValueError(f"top_k must be a positive integer or None, got {self.top_k!r}")
         if self.top_p is not None and not 0.0 < self.top_p <= 1.0:
             raise ValueError(f"top_p must be in (0, 1] or None, got {self.top_p!r}")
+        for name in ("top_k", "top_p"):
+            if self.temperature == 0 and getattr(self, name) is not None:
+                raise ValueError(f"{name}={getattr(self, name)} has no effect with temperature=0 (greedy: the most "
+                                 "likely token is always taken); drop it, or sample with a temperature > 0")
 
 
 @dataclass(frozen=True)
