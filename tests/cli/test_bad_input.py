@@ -222,3 +222,21 @@ def test_forecast_options_that_would_change_nothing_are_refused(argv, needles, t
 def test_options_that_would_change_nothing_are_refused(argv, needles, tmp_path, capsys):
     _fails_cleanly(argv if argv[1] == "generate" else [*argv, "--out", str(tmp_path / "run")], capsys, *needles)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(("argv", "needles"), [
+    (["{tsv}", "--max-number", "100"], ["--max-number 100 has no effect with dataset='file'"]),
+    (["--dataset", "dates", "--max-number", "100"], ["--max-number 100 has no effect with dataset='dates'"]),
+    (["--test-fraction", "0.2"], ["--test-fraction 0.2 has no effect with dataset='numbers'"]),
+    (["{tsv}", "--direction", "to-digits"], ["--direction to-digits has no effect with dataset='file'"]),
+])
+def test_translate_options_for_other_data_are_refused(argv, needles, tmp_path, capsys):
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("uno\tone\ndos\ttwo\n")
+    argv = [a.format(tsv=tsv) for a in argv]
+    _fails_cleanly(["translate", "train", *argv, "--out", str(tmp_path / "run")], capsys, *needles)
+
+
+def test_a_forget_bias_for_a_cell_without_forget_gate_bias_is_refused(tmp_path, capsys):
+    _fails_cleanly(["longrange", "--cell", "gru", "--forget-bias", "1", "--out", str(tmp_path / "run")], capsys,
+                   "--forget-bias 1 has no effect with --cell gru", "use --cell lstm")

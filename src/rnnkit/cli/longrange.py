@@ -22,6 +22,8 @@ from rnnkit.models.validation import CELLS
 from rnnkit.tasks.longrange import TASKS, LongRangeConfig, train_longrange
 
 
+PARAMETER_FLAGS: dict[str, str] = {"forget_bias": "--forget-bias", "cell": "--cell"}
+
 LEARNED_RATIO = 0.9
 """A test loss must be at most this fraction of the memoryless baseline to count as learned."""
 

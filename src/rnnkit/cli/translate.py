@@ -26,7 +26,7 @@ from rnnkit.tasks.translate import (
 
 # Library parameter -> the flag that sets it, where it differs from rnnkit.cli.common.COMMON_FLAGS.
 PARAMETER_FLAGS: dict[str, str] = {"embedding_dim": "--embedding", "n_train": "--train-size", "n_test": "--test-size",
-                                   "max_number": "--max-number", "eval_beam": "--beam"}
+                                   "max_number": "--max-number", "eval_beam": "--beam", "direction": "--direction"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

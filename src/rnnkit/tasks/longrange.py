@@ -72,7 +72,7 @@ class LongRangeConfig:
         seed: seeds the initialization and the training sequences.
         forget_bias: LSTM only: initial forget-gate bias b_f (Gers et al. 2000; Jozefowicz et al.
             2015 recommend 1), so the cell starts by remembering; None (default) keeps torch's
-            init. Other cells ignore it.
+            init. Refused for the other cells.
         cell_kwargs: extra cell arguments (e.g. {"nonlinearity": "relu"}).
         max_seconds: stop training after this much time (None: all ``steps``).
         progress_bar: the engine's progress ("auto": a bar on a terminal, a log line every few
@@ -107,6 +107,9 @@ class LongRangeConfig:
         check_int("seed", self.seed, 0)
         if self.forget_bias is not None and not math.isfinite(self.forget_bias):
             raise ValueError(f"forget_bias must be a finite number or None, got {self.forget_bias}")
+        if self.forget_bias is not None and self.cell != "lstm":
+            raise ValueError(f"forget_bias={self.forget_bias:g} has no effect with cell={self.cell!r}: it sets the "
+                             "LSTM's forget-gate bias; use cell='lstm' or drop it")
         check_cell_kwargs("cell_kwargs", self.cell_kwargs)
         check_positive("max_seconds", self.max_seconds, optional=True)
 

@@ -112,6 +112,13 @@ class TranslateConfig:
         if self.dataset != "file" and self.path:
             raise ValueError(f"path={self.path!r} is only read with dataset='file', got dataset={self.dataset!r}")
         check_choice("direction", self.direction, DIRECTIONS)
+        fields = TranslateConfig.__dataclass_fields__
+        applies = {"direction": ("numbers", "dates"), "n_train": ("numbers", "dates"), "n_test": ("numbers", "dates"),
+                   "max_number": ("numbers",), "test_fraction": ("file",)}
+        for name, datasets in applies.items():
+            if self.dataset not in datasets and getattr(self, name) != fields[name].default:
+                raise ValueError(f"{name}={getattr(self, name)!r} has no effect with dataset={self.dataset!r}: it "
+                                 f"applies to dataset={' or '.join(repr(d) for d in datasets)}; drop it")
         if self.level is not None:
             check_choice("level", self.level, LEVELS)
         check_cell("cell", self.cell)
