@@ -240,3 +240,10 @@ def test_translate_options_for_other_data_are_refused(argv, needles, tmp_path, c
 def test_a_forget_bias_for_a_cell_without_forget_gate_bias_is_refused(tmp_path, capsys):
     _fails_cleanly(["longrange", "--cell", "gru", "--forget-bias", "1", "--out", str(tmp_path / "run")], capsys,
                    "--forget-bias 1 has no effect with --cell gru", "use --cell lstm")
+
+
+def test_gradients_training_options_need_training(tmp_path, capsys):
+    _fails_cleanly(["gradients", "--track-every", "5", "--out", str(tmp_path / "run")], capsys,
+                   "--track-every 5 has no effect without training; give --train-steps too")
+    _fails_cleanly(["gradients", "--train-steps", "5", "--max-seconds", "nan", "--out", str(tmp_path / "run")],
+                   capsys, "--max-seconds must be a finite number > 0, got nan")

@@ -83,6 +83,9 @@ def test_default_forget_biases_follow_the_cells(tmp_path):
         ({"forget_biases": (1.0, 1.0)}, r"forget biases must not repeat, got \(1.0, 1.0\)"),
         ({"steps": 0}, r"steps must be an integer >= 1, got 0"),
         ({"hidden_size": -3}, r"hidden_size must be an integer >= 1, got -3"),
+        ({"track_every": 5}, r"track_every=5 has no effect without training; give train_steps too"),
+        ({"max_seconds": 5.0}, r"max_seconds=5.0 has no effect without training"),
+        ({"train_steps": -1}, r"train_steps must be >= 0, got -1"),
     ],
 )
 def test_bad_config_is_refused(tmp_path, kwargs, message):
@@ -96,3 +99,25 @@ def test_output_folder_that_is_a_file_is_refused_before_any_work(tmp_path):
     with pytest.raises(NotADirectoryError, match=r"out_dir '.*taken' is a file; give a folder path"):
         run_gradients(_tiny(tmp_path), target)
     assert target.read_text() == "not a folder" and sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_training_each_curve_tracks_its_gradient_flow_and_scores_it_like_longrange(tmp_path):
+    from rnnkit.tasks.longrange import LongRangeConfig, run_longrange
+
+    config = _tiny(tmp_path, cells=("rnn", "lstm"), forget_biases=(1.0,), train_steps=12, track_every=4)
+    report = run_gradients(config, tmp_path / "run")
+    assert [t.label for t in report.training] == [c.label for c in config.flow_configs()]
+    flow = pd.read_csv(report.files["training_flow_csv"])
+    assert sorted(flow["step"].unique()) == [0, 4, 8, 12]
+    assert set(flow["distance"]) == set(range(1, 20))  # every distance inside a length-20 sequence
+    scores = pd.read_csv(report.files["training_csv"]).set_index("label")
+    for trained in report.training:
+        rows = flow[flow["label"] == trained.label].set_index(["step", "distance"])["norm"]
+        for step, ratio in trained.ratios.items():
+            assert ratio == pytest.approx(rows[(step, 19)] / rows[(step, 1)])
+        assert scores.loc[trained.label, "test_mse"] == pytest.approx(trained.test_mse)
+    # the LSTM with b_f = 1 is the adding-problem run longrange makes of the same settings
+    reference = run_longrange(LongRangeConfig(task="adding", T=20, cell="lstm", hidden_size=8, steps=12, seed=0,
+                                              forget_bias=1.0), track_every=4)
+    assert report.training[2].test_mse == pytest.approx(reference.test_loss, rel=1e-6)
+    assert (tmp_path / "run" / "training_flow.png").read_bytes().startswith(PNG_SIGNATURE)

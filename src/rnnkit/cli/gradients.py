@@ -16,7 +16,11 @@ from rich.table import Table
 
 from rnnkit.cli.commands import COMMANDS
 from rnnkit.cli.common import add_output_options, run_dir_path
+from rnnkit.cli.longrange import LEARNED_RATIO
 from rnnkit.tasks.gradients import GradientsConfig, GradientsReport, run_gradients
+
+
+PARAMETER_FLAGS: dict[str, str] = {"train_steps": "--train-steps", "track_every": "--track-every"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,6 +47,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", default="0", help="seed of inputs and weights (default: 0)")
     parser.add_argument("--batch", default="8", metavar="B",
                         help="sequences averaged over (default: 8)")
+    parser.add_argument("--train-steps", default="0", metavar="N",
+                        help="also train each curve's layer for N steps on the adding problem of length T and "
+                             "measure its gradient flow during training (default: 0, initialisation only)")
+    parser.add_argument("--track-every", default=None, metavar="N",
+                        help="steps between the measurements during training (default: 10 per run)")
+    parser.add_argument("--max-seconds", default=None, metavar="S",
+                        help="time budget of each curve's training (with --train-steps)")
     parser.set_defaults(func=run)
 
 
@@ -83,8 +94,19 @@ def build_config(args: argparse.Namespace) -> GradientsConfig:
     seed = _int_option("--seed", args.seed, 0)
     batch = _int_option("--batch", args.batch, 1)
     biases = _forget_biases(args.forget_bias)
+    train_steps = _int_option("--train-steps", args.train_steps, 0)
+    every = None if args.track_every is None else _int_option("--track-every", args.track_every, 1)
+    budget = None if args.max_seconds is None else _seconds(args.max_seconds)
     return GradientsConfig(cells=tuple(_list_option(args.cells)), steps=steps, hidden_size=hidden, batch_size=batch,
-                           seed=seed, forget_biases=biases)
+                           seed=seed, forget_biases=biases, train_steps=train_steps, track_every=every,
+                           max_seconds=budget)
+
+
+def _seconds(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"--max-seconds must be a number of seconds > 0, got {text!r}") from None
 
 
 def print_report(report: GradientsReport, console: Console) -> None:
@@ -100,9 +122,28 @@ def print_report(report: GradientsReport, console: Console) -> None:
     console.print(report.scalar_explanation, highlight=False, soft_wrap=True)
     for summary in report.summaries:
         console.print(summary.explanation, highlight=False, soft_wrap=True)
+    if report.training:
+        _print_training(report, console)
     console.print("wrote:", highlight=False)
     for path in report.files.values():
         console.print(f"  {path}", highlight=False, soft_wrap=True)
+
+
+def _print_training(report: GradientsReport, console: Console) -> None:
+    config = report.config
+    steps = sorted({step for curve in report.training for step in curve.ratios})
+    shown = sorted({steps[0], *steps[len(steps) // 2 : len(steps) // 2 + 1], steps[-1]})
+    table = Table(title=f"trained {config.train_steps} steps on the adding problem (T={config.steps}): "
+                        f"g({config.steps - 1}) / g(1) during training, and the test MSE")
+    table.add_column("curve")
+    for step in shown:
+        table.add_column(f"step {step}", justify="right")
+    table.add_column("test MSE / baseline", justify="right")
+    for curve in report.training:
+        ratio = curve.test_mse / curve.baseline
+        table.add_row(curve.label, *(f"{curve.ratios.get(s, float('nan')):.1e}" for s in shown),
+                      f"{ratio:.3f}" + (" (learned)" if ratio < LEARNED_RATIO else ""))
+    console.print(table)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ touches pyplot's global state or needs a display.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -58,6 +58,25 @@ def plot_gradient_flow(curves: Sequence[GradientFlowCurve], path: str | os.PathL
         f"Gradient flow at initialisation (H={first.hidden_size}, batch={first.batch_size}, "
         f"seed={first.seed})"
     )
+    axes.grid(True, which="major", alpha=0.3)
+    axes.legend()
+    _save_png(figure, path)
+
+
+def plot_training_flow(ratios: Mapping[str, Mapping[int, float]], distance: int, path: str | os.PathLike[str],
+                       title: str) -> None:
+    """Plot g(distance) / g(1) against the training step, one line per curve, on a log scale."""
+    if not ratios:
+        raise ValueError("plot_training_flow needs at least one curve, got none")
+    figure = Figure(figsize=(7, 4.5), layout="constrained")
+    axes = figure.subplots()
+    for label, by_step in ratios.items():
+        steps = sorted(by_step)
+        values = np.array([by_step[s] for s in steps], dtype=float)
+        axes.semilogy(steps, np.where(values > 0, values, np.nan), marker="o", label=label)
+    axes.set_xlabel("training step")
+    axes.set_ylabel(f"g({distance}) / g(1)")
+    axes.set_title(f"Gradient reaching {distance} steps back during training ({title})")
     axes.grid(True, which="major", alpha=0.3)
     axes.legend()
     _save_png(figure, path)

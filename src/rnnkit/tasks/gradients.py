@@ -4,13 +4,19 @@ It runs the two experiments of ``rnnkit.diagnostics``:
 
 (a) the scalar recurrence of seed 003, h_t = tanh(w h_{t-1}), over a grid of w;
 (b) the gradient norm against the distance T - t in real layers at initialisation, for each cell
-    asked for, plus the LSTM with each chosen forget-gate bias.
+    asked for, plus the LSTM with each chosen forget-gate bias;
+(c) with ``train_steps``: each of those layers trained on the adding problem of length T
+    (:mod:`rnnkit.tasks.longrange`), its gradient flow measured every ``track_every`` steps on
+    test sequences, and its test MSE beside the memoryless baseline: whether a remedy that passes
+    a gradient at initialisation keeps it, and whether the layer learns.
 
 and writes into a run folder (assembled aside and moved into place when complete):
 
 - ``scalar_sweep.csv`` (w, final_state, grad_h0) and ``scalar_sweep.png``;
 - ``gradient_flow.csv`` (label, cell, forget_bias, distance, grad_norm; forget_bias empty for the
-  default initialisation) and ``gradient_flow.png``.
+  default initialisation) and ``gradient_flow.png``;
+- with ``train_steps``: ``training_flow.csv`` (label, step, distance, norm), ``training.csv``
+  (label, test MSE, baseline, ratio) and ``training_flow.png`` (g(T-1) / g(1) against the step).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -33,6 +40,10 @@ from rnnkit.diagnostics.plotting import plot_gradient_flow, plot_scalar_sweep
 from rnnkit.diagnostics.scalar import ScalarSweep, ScalarSweepConfig, explain_scalar_sweep, scalar_sweep
 from rnnkit.io import atomic_write_with, check_run_folder, run_folder
 from rnnkit.layers import LAYER_BUILDERS
+from rnnkit.models.validation import check_int, check_optional_int
+
+if TYPE_CHECKING:
+    from rnnkit.tasks.longrange import LongRangeConfig
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +72,10 @@ class GradientsConfig:
         forget_biases: extra LSTM runs with these forget-gate biases (needs "lstm" in cells).
             None means ``DEFAULT_FORGET_BIASES`` when "lstm" is in cells, none otherwise.
         scalar: settings of the scalar experiment.
+        train_steps: also train each curve's layer for this many Adam steps (batch 50, lr 1e-3,
+            clipping 1) on the adding problem of length ``steps`` (0: measure at initialisation only).
+        track_every: steps between the measurements during training (None: 10 per run).
+        max_seconds: time budget of each curve's training (None: all ``train_steps``).
     """
 
     cells: tuple[str, ...] = ("rnn", "lstm", "gru")
@@ -71,6 +86,9 @@ class GradientsConfig:
     seed: int = 0
     forget_biases: tuple[float, ...] | None = None
     scalar: ScalarSweepConfig = field(default_factory=ScalarSweepConfig)
+    train_steps: int = 0
+    track_every: int | None = None
+    max_seconds: float | None = None
 
     def __post_init__(self) -> None:
         cells = tuple(self.cells)
@@ -100,6 +118,28 @@ class GradientsConfig:
         object.__setattr__(self, "forget_biases", biases)
         # The per-layer settings are validated by GradientFlowConfig; build one to fail early.
         self.flow_configs()
+        check_int("train_steps", self.train_steps, 0)
+        check_optional_int("track_every", self.track_every, 1)
+        for name in ("track_every", "max_seconds"):
+            if getattr(self, name) is not None and not self.train_steps:
+                raise ValueError(f"{name}={getattr(self, name)} has no effect without training; give train_steps too")
+        if self.train_steps:
+            self.training_configs()  # validates them
+
+    def training_configs(self) -> list[tuple[str, LongRangeConfig]]:
+        """(label, adding-problem run) of each curve when ``train_steps`` > 0."""
+        from rnnkit.tasks.longrange import LongRangeConfig  # imports the engine (Lightning): only to train
+
+        return [(flow.label, LongRangeConfig(task="adding", T=self.steps, cell=flow.cell, hidden_size=self.hidden_size,
+                                             steps=self.train_steps, seed=self.seed, forget_bias=flow.forget_bias,
+                                             cell_kwargs=dict(flow.cell_kwargs), max_seconds=self.max_seconds,
+                                             progress_bar="auto"))
+                for flow in self.flow_configs()]
+
+    @property
+    def every(self) -> int:
+        """Steps between the measurements during training."""
+        return self.track_every or max(1, self.train_steps // 10)
 
     def flow_configs(self) -> list[GradientFlowConfig]:
         """One GradientFlowConfig per curve: each cell at default init; the LSTM then once per forget bias."""
@@ -145,6 +185,17 @@ class CurveSummary:
 
 
 @dataclass(frozen=True)
+class TrainedCurve:
+    """Part (c) for one curve: the test MSE after training, the memoryless baseline's, and
+    g(T-1) / g(1) at each measured step."""
+
+    label: str
+    test_mse: float
+    baseline: float
+    ratios: dict[int, float]
+
+
+@dataclass(frozen=True)
 class GradientsReport:
     """What ``run_gradients`` returns: the data, the per-curve summary and the files written."""
 
@@ -154,6 +205,7 @@ class GradientsReport:
     curves: tuple[GradientFlowCurve, ...]
     summaries: tuple[CurveSummary, ...]
     files: dict[str, Path]
+    training: tuple[TrainedCurve, ...] = ()
 
 
 RUN_KIND = "gradients"
@@ -186,6 +238,7 @@ def run_gradients(config: GradientsConfig, out_dir: str | Path, *, overwrite: bo
         )
         atomic_write_with(tmp / names["flow_csv"], lambda path: flow_table.to_csv(path, index=False))
         plot_gradient_flow(curves, tmp / names["flow_png"])
+        training = _train_each(config, tmp, names) if config.train_steps else ()
     files = {key: out / name for key, name in names.items()}
 
     summaries = tuple(
@@ -203,4 +256,33 @@ def run_gradients(config: GradientsConfig, out_dir: str | Path, *, overwrite: bo
         curves=tuple(curves),
         summaries=summaries,
         files=files,
+        training=training,
     )
+
+
+def _train_each(config: GradientsConfig, tmp: Path, names: dict[str, str]) -> tuple[TrainedCurve, ...]:
+    """Part (c): train each curve's layer on the adding problem, tracking its gradient flow."""
+    from rnnkit.diagnostics.plotting import plot_training_flow
+    from rnnkit.tasks.longrange import run_longrange
+
+    trained, rows = [], []
+    last = config.steps - 1  # the longest distance inside a length-T sequence
+    for label, run_config in config.training_configs():
+        logger.info("training %s on the adding problem, T=%d, %d steps", label, config.steps, config.train_steps)
+        result = run_longrange(run_config, track_every=config.every)
+        flow = pd.DataFrame(result.gradient_flow or [])
+        ratio = {int(step): float(group.set_index("distance")["norm"].get(last, np.nan)
+                                  / group.set_index("distance")["norm"].get(1, np.nan))
+                 for step, group in flow.groupby("step")}
+        trained.append(TrainedCurve(label, result.test_loss, result.baseline, ratio))
+        rows.append(flow.assign(label=label)[["label", "step", "distance", "norm"]])
+    names.update({"training_flow_csv": "training_flow.csv", "training_csv": "training.csv",
+                  "training_flow_png": "training_flow.png"})
+    table = pd.concat(rows, ignore_index=True)
+    atomic_write_with(tmp / names["training_flow_csv"], lambda path: table.to_csv(path, index=False))
+    scores = pd.DataFrame([{"label": t.label, "test_mse": t.test_mse, "baseline_mse": t.baseline,
+                            "ratio_to_baseline": t.test_mse / t.baseline} for t in trained])
+    atomic_write_with(tmp / names["training_csv"], lambda path: scores.to_csv(path, index=False))
+    plot_training_flow({t.label: t.ratios for t in trained}, last, tmp / names["training_flow_png"],
+                       f"adding problem, T={config.steps}, H={config.hidden_size}")
+    return tuple(trained)
