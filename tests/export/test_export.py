@@ -92,3 +92,84 @@ def test_saved_classifier_and_language_model_export_with_their_token_inputs(tmp_
 
 def test_check_lengths_reach_past_the_mlstm_chunk():
     assert max(CHECK_LENGTHS) > 64 and 1 in CHECK_LENGTHS
+
+
+def _onnx_run(path, feed):
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {k: v.numpy() for k, v in feed.items()})
+
+
+@pytest.mark.parametrize("attention", [None, "multiplicative"])
+def test_a_saved_translator_exports_its_scoring_graph(attention, tmp_path):
+    from rnnkit.models import Seq2Seq, Seq2SeqConfig
+
+    torch.manual_seed(3)
+    model = Seq2Seq(Seq2SeqConfig(source_vocab_size=20, target_vocab_size=15, attention=attention, hidden_size=8,
+                                  embedding_dim=6, cell="gru"))
+    save_model(tmp_path / "mt", model)
+    report = export_saved(tmp_path / "mt")
+    assert report.inputs == ["src", "tgt_in"] and report.outputs == ["logits"]
+    src, tgt_in = torch.randint(1, 20, (2, 23)), torch.randint(1, 15, (2, 17))  # lengths never traced
+    (logits,) = _onnx_run(report.path, {"src": src, "tgt_in": tgt_in})
+    np.testing.assert_allclose(logits, model.eval()(src, None, tgt_in)[0].detach().numpy(), atol=1e-4)
+    # greedy decoding outside the graph: the last step's logits of the prefix are the model's next step
+    state = model.encode(src)
+    step_logits, _ = model.decoder.step(tgt_in[:, 0], state)
+    np.testing.assert_allclose(_onnx_run(report.path, {"src": src, "tgt_in": tgt_in[:, :1]})[0][:, -1],
+                               step_logits.detach().numpy(), atol=1e-4)
+
+
+def test_a_translator_with_additive_attention_is_refused_with_the_reason(tmp_path):
+    from rnnkit.models import Seq2Seq, Seq2SeqConfig
+
+    model = Seq2Seq(Seq2SeqConfig(source_vocab_size=20, target_vocab_size=15, attention="additive", hidden_size=8))
+    save_model(tmp_path / "mt", model)
+    with pytest.raises(ExportError, match=r"additive \(Bahdanau\) attention: its decoder takes one Python step"):
+        export_saved(tmp_path / "mt")
+    assert not (tmp_path / "mt" / "model.onnx").exists()
+
+
+def test_a_saved_captioner_exports_images_and_tokens_to_logits(tmp_path):
+    from rnnkit.models import ConditionalGenerator, ConditionalGeneratorConfig
+
+    torch.manual_seed(4)
+    model = ConditionalGenerator(ConditionalGeneratorConfig(vocab_size=12, condition_size=16, image_channels=1,
+                                                            image_size=8, hidden_size=8, embedding_dim=6))
+    save_model(tmp_path / "cap", model)
+    report = export_saved(tmp_path / "cap", tmp_path / "cap.pt", "torchscript")
+    images, tokens = torch.rand(3, 1, 8, 8), torch.randint(1, 12, (3, 9))
+    torch.testing.assert_close(torch.jit.load(str(report.path))(images, tokens)[0], model.eval()(images, tokens),
+                               atol=1e-5, rtol=1e-5)
+
+
+def test_a_direct_global_forecaster_exports_every_members_forecast_of_prepared_windows(tmp_path):
+    from rnnkit.forecasting.networks import GlobalNetConfig
+    from rnnkit.forecasting.training import GlobalEnsemble, GlobalEnsembleConfig
+
+    torch.manual_seed(5)
+    net = GlobalNetConfig(network="direct", horizon=4, hidden_size=8, context_size=4, num_hist=1, num_futr=2,
+                          num_stat=1, skip="season", season=4)
+    ensemble = GlobalEnsemble(GlobalEnsembleConfig(net, (8, 12)))
+    for member in ensemble.members:  # a trained network's output is not just the skip
+        torch.nn.init.normal_(member.local_mlp[-1].weight)
+    save_model(tmp_path / "fc", ensemble)
+    report = export_saved(tmp_path / "fc")
+    assert report.inputs == ["z", "mask", "hist", "futr", "stat"] and report.outputs == ["forecast"]
+    b, length = 3, 30
+    z, mask = torch.rand(b, length) + 0.5, torch.ones(b, length)
+    hist, futr, stat = torch.randn(b, length, 1), torch.randn(b, length + 4, 2), torch.randn(b, 1)
+    (forecast,) = _onnx_run(report.path, {"z": z, "mask": mask, "hist": hist, "futr": futr, "stat": stat})
+    assert forecast.shape == (2, b, 4)
+    for k, lookback in enumerate((8, 12)):
+        want = ensemble.members[k].eval()(z[:, -lookback:], mask[:, -lookback:], hist[:, -lookback:],
+                                          futr[:, -(lookback + 4):], stat)
+        np.testing.assert_allclose(forecast[k], want.detach().numpy(), atol=1e-4)
+
+
+def test_a_deepar_forecaster_is_refused_with_the_reason(tmp_path):
+    from rnnkit.forecasting.networks import GlobalNetConfig
+    from rnnkit.forecasting.training import GlobalEnsemble, GlobalEnsembleConfig
+
+    save_model(tmp_path / "fc", GlobalEnsemble(GlobalEnsembleConfig(GlobalNetConfig(network="deepar", horizon=4), (8,))))
+    with pytest.raises(ExportError, match=r"holds a DeepAR forecaster: it draws its sample paths one random step"):
+        export_saved(tmp_path / "fc")

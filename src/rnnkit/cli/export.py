@@ -3,10 +3,12 @@
     rnnkit export runs/lm/model                       # -> runs/lm/model/model.onnx
     rnnkit export runs/classify --format torchscript --out clf.pt
 
-MODEL_DIR is a saved model folder (or a run folder holding one in ``model/``) of a classifier,
-tagger or language model. The exported graph takes token ids (B, T) (features (B, T, F) for a
-model without a vocabulary) with any batch size and length, and is compared with the PyTorch model
-at several of both before the file is moved into place (:mod:`rnnkit.export`).
+MODEL_DIR is a saved model folder (or a run folder holding one in ``model/``) of any task: a
+classifier, tagger, language model or music model takes token ids (B, T) (features (B, T, F)
+without a vocabulary); a translator (src, tgt_in) and a captioner (images, tokens_in) give the
+teacher-forced logits; a direct forecaster gives its members' forecasts of prepared windows. The
+graph takes any batch size and length, and is compared with the PyTorch model at several of both
+before the file is moved into place (:mod:`rnnkit.export`).
 """
 
 from __future__ import annotations
