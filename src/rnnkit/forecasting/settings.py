@@ -24,8 +24,12 @@ COMPETITION_SETTINGS: dict[str, dict[str, Any]] = {
     # This is what `make run` trains.
     "tourism-quarterly": {"deseasonalize": True, "epochs": 10},
     # searched: deseasonalized, then DeepAR against the direct network (DeepAR better on sMAPE,
-    # MAPE and MASE; that check ran after DeepAR's test row had been seen: docs/benchmarks.md)
-    "tourism-monthly": {"network": "deepar", "deseasonalize": True, "epochs": 10},
+    # MAPE and MASE; that check ran after DeepAR's test row had been seen: docs/benchmarks.md);
+    # then three seeds (validation MASE 1.710 / 1.847 / 1.708: one seed is not a setting) and
+    # 1000 sample paths (-0.005 to -0.019 per seed): their pooled ensemble (1.72) beats the
+    # average seed (1.74)
+    "tourism-monthly": {"network": "deepar", "deseasonalize": True, "epochs": 10, "ensemble": 3,
+                        "num_samples": 1000},
     "tourism-yearly": {"transform": "log", "lookbacks": (6, 8, 12), "epochs": 20},
 }
 
