@@ -121,3 +121,16 @@ def test_training_each_curve_tracks_its_gradient_flow_and_scores_it_like_longran
                                               forget_bias=1.0), track_every=4)
     assert report.training[2].test_mse == pytest.approx(reference.test_loss, rel=1e-6)
     assert (tmp_path / "run" / "training_flow.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_rnn_remedies_add_plain_rnn_curves_and_the_irnn_keeps_its_gradient(tmp_path):
+    report = run_gradients(_tiny(tmp_path, cells=("rnn",), rnn_remedies=("irnn", "orthogonal")), tmp_path / "run")
+    labels = [s.label for s in report.summaries]
+    assert labels == ["rnn", "rnn identity+relu", "rnn orthogonal"]
+    norms = {s.label: s.norms for s in report.summaries}
+    # at initialisation the IRNN carries the gradient over 20 steps (within 10x), the tanh RNN does not
+    assert norms["rnn identity+relu"][20] > 0.1 * norms["rnn identity+relu"][1]
+    assert norms["rnn"][20] < 1e-3 * norms["rnn"][1]
+    assert "relu RNN (identity init)" in report.summaries[1].explanation
+    with pytest.raises(ValueError, match=r"unknown RNN remedy 'lnrnn'; choose from irnn, orthogonal, xavier"):
+        _tiny(tmp_path, rnn_remedies=("lnrnn",))

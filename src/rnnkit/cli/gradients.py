@@ -20,7 +20,8 @@ from rnnkit.cli.longrange import LEARNED_RATIO
 from rnnkit.tasks.gradients import GradientsConfig, GradientsReport, run_gradients
 
 
-PARAMETER_FLAGS: dict[str, str] = {"train_steps": "--train-steps", "track_every": "--track-every"}
+PARAMETER_FLAGS: dict[str, str] = {"train_steps": "--train-steps", "track_every": "--track-every",
+                                   "rnn_remedies": "--rnn-remedies"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,6 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", default="0", help="seed of inputs and weights (default: 0)")
     parser.add_argument("--batch", default="8", metavar="B",
                         help="sequences averaged over (default: 8)")
+    parser.add_argument("--rnn-remedies", default=None, metavar="LIST",
+                        help="extra plain-RNN curves with seed 004's remedies: irnn (ReLU + identity), "
+                             "orthogonal, xavier")
     parser.add_argument("--train-steps", default="0", metavar="N",
                         help="also train each curve's layer for N steps on the adding problem of length T and "
                              "measure its gradient flow during training (default: 0, initialisation only)")
@@ -99,7 +103,7 @@ def build_config(args: argparse.Namespace) -> GradientsConfig:
     budget = None if args.max_seconds is None else _seconds(args.max_seconds)
     return GradientsConfig(cells=tuple(_list_option(args.cells)), steps=steps, hidden_size=hidden, batch_size=batch,
                            seed=seed, forget_biases=biases, train_steps=train_steps, track_every=every,
-                           max_seconds=budget)
+                           max_seconds=budget, rnn_remedies=tuple(_list_option(args.rnn_remedies or "")))
 
 
 def _seconds(text: str) -> float:

@@ -89,10 +89,12 @@ class GradientFlowConfig:
 
     @property
     def label(self) -> str:
-        """Short name for plots and tables, e.g. ``"lstm"`` or ``"lstm b_f=3"``."""
-        if self.forget_bias is None:
-            return self.cell
-        return f"{self.cell} b_f={self.forget_bias:g}"
+        """Short name for plots and tables, e.g. ``"lstm"``, ``"lstm b_f=3"`` or ``"rnn identity+relu"``
+        (the values of ``cell_kwargs``, by key)."""
+        label = self.cell if self.forget_bias is None else f"{self.cell} b_f={self.forget_bias:g}"
+        if self.cell_kwargs:
+            label += " " + "+".join(str(value) for _, value in sorted(self.cell_kwargs.items()))
+        return label
 
 
 @dataclass(frozen=True)
@@ -274,4 +276,5 @@ def _cell_name(config: GradientFlowConfig) -> str:
         name = f"{config.cell_kwargs.get('nonlinearity', 'tanh')} RNN"
     if config.forget_bias is not None:
         return f"{name} (forget bias {config.forget_bias:g})"
-    return f"{name} (default init)"
+    init = config.cell_kwargs.get("init")
+    return f"{name} ({init} init)" if init else f"{name} (default init)"

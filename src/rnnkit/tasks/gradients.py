@@ -51,6 +51,12 @@ logger = logging.getLogger(__name__)
 REPORT_DISTANCES: tuple[int, ...] = (1, 10, 50, 100, 200)
 # Forget-gate biases measured when the LSTM is among the cells and none are given.
 DEFAULT_FORGET_BIASES: tuple[float, ...] = (0.0, 1.0, 3.0)
+RNN_REMEDIES: dict[str, dict[str, str]] = {
+    "irnn": {"nonlinearity": "relu", "init": "identity"},   # Le et al. 2015
+    "orthogonal": {"init": "orthogonal"},
+    "xavier": {"init": "xavier"},
+}
+"""Seed 004's remedies for a plain RNN, each an extra ``rnn`` curve (``rnn_remedies``)."""
 
 
 def available_cells() -> tuple[str, ...]:
@@ -72,6 +78,8 @@ class GradientsConfig:
         forget_biases: extra LSTM runs with these forget-gate biases (needs "lstm" in cells).
             None means ``DEFAULT_FORGET_BIASES`` when "lstm" is in cells, none otherwise.
         scalar: settings of the scalar experiment.
+        rnn_remedies: extra plain-RNN curves with seed 004's remedies (:data:`RNN_REMEDIES`:
+            "irnn" = ReLU + identity recurrent matrix, "orthogonal", "xavier").
         train_steps: also train each curve's layer for this many Adam steps (batch 50, lr 1e-3,
             clipping 1) on the adding problem of length ``steps`` (0: measure at initialisation only).
         track_every: steps between the measurements during training (None: 10 per run).
@@ -86,6 +94,7 @@ class GradientsConfig:
     seed: int = 0
     forget_biases: tuple[float, ...] | None = None
     scalar: ScalarSweepConfig = field(default_factory=ScalarSweepConfig)
+    rnn_remedies: tuple[str, ...] = ()
     train_steps: int = 0
     track_every: int | None = None
     max_seconds: float | None = None
@@ -116,6 +125,12 @@ class GradientsConfig:
         if len(set(biases)) != len(biases):
             raise ValueError(f"forget biases must not repeat, got {biases}")
         object.__setattr__(self, "forget_biases", biases)
+        object.__setattr__(self, "rnn_remedies", tuple(self.rnn_remedies))
+        for remedy in self.rnn_remedies:
+            if remedy not in RNN_REMEDIES:
+                raise ValueError(f"unknown RNN remedy {remedy!r}; choose from {', '.join(RNN_REMEDIES)}")
+        if len(set(self.rnn_remedies)) != len(self.rnn_remedies):
+            raise ValueError(f"rnn_remedies must not repeat, got {', '.join(self.rnn_remedies)}")
         # The per-layer settings are validated by GradientFlowConfig; build one to fail early.
         self.flow_configs()
         check_int("train_steps", self.train_steps, 0)
@@ -158,6 +173,8 @@ class GradientsConfig:
                     GradientFlowConfig(cell="lstm", forget_bias=bias, **shared)
                     for bias in self.forget_biases or ()
                 ]
+        configs += [GradientFlowConfig(cell="rnn", cell_kwargs=dict(RNN_REMEDIES[name]), **shared)
+                    for name in self.rnn_remedies]
         return configs
 
     @property
