@@ -68,7 +68,7 @@ def plot_training_flow(ratios: Mapping[str, Mapping[int, float]], distance: int,
     """Plot g(distance) / g(1) against the training step, one line per curve, on a log scale."""
     if not ratios:
         raise ValueError("plot_training_flow needs at least one curve, got none")
-    figure = Figure(figsize=(7, 4.5), layout="constrained")
+    figure = Figure(figsize=(8, 4.5), layout="constrained")
     axes = figure.subplots()
     for label, by_step in ratios.items():
         steps = sorted(by_step)
@@ -76,7 +76,7 @@ def plot_training_flow(ratios: Mapping[str, Mapping[int, float]], distance: int,
         axes.semilogy(steps, np.where(values > 0, values, np.nan), marker="o", label=label)
     axes.set_xlabel("training step")
     axes.set_ylabel(f"g({distance}) / g(1)")
-    axes.set_title(f"Gradient reaching {distance} steps back during training ({title})")
+    axes.set_title(f"{title}: gradient {distance} steps back")
     axes.grid(True, which="major", alpha=0.3)
-    axes.legend()
+    figure.legend(loc="outside right upper", fontsize="small")
     _save_png(figure, path)
