@@ -7,12 +7,12 @@ def test_longrange_cli_learns_the_adding_problem_and_writes_the_result(tmp_path,
     out = tmp_path / "run"
     code = main(["longrange", "--task", "adding", "--T", "10", "--cell", "gru", "--steps", "300",
                  "--batch-size", "32", "--lr", "1e-2", "--hidden", "16", "--out", str(out)])
-    printed = capsys.readouterr().out
+    printed = " ".join(capsys.readouterr().out.split())
     assert code == 0
     result = json.loads((out / "result.json").read_text())
     assert result["test_loss"] < 0.1 * result["baseline"], result
     assert result["sequences"] == 9600
-    assert "below the baseline 0.1667" in printed and "not below" not in printed
+    assert "below the baseline 0.1667, under 10% of it: solved" in printed and "not below" not in printed
     assert (out / "metrics.csv").is_file()
 
 
@@ -56,4 +56,11 @@ def test_a_loss_a_hair_below_the_baseline_is_not_called_learned(tmp_path, capsys
     assert main(["longrange", "--T", "30", "--cell", "rnn", "--steps", "3", "--hidden", "8",
                  "--out", str(tmp_path / "r")]) == 0
     printed = " ".join(capsys.readouterr().out.split())
-    assert "the network has not learned the task" in printed and ": below the baseline" not in printed
+    assert "the network has not learned the task" in printed and "): below the baseline" not in printed
+
+
+def test_the_verdict_states_its_margins():
+    from rnnkit.cli.longrange import verdict
+
+    assert [verdict(r) for r in (0.01, 0.1, 0.3, 0.5, 0.8, 0.9, 0.95, 1.2)] == [
+        "solved", "solved", "learned", "learned", "partly learned", "partly learned", "not learned", "not learned"]

@@ -16,13 +16,9 @@ from rich.table import Table
 
 from rnnkit.cli.commands import COMMANDS
 from rnnkit.cli.common import add_output_options, run_dir_path
-from rnnkit.cli.longrange import LEARNED_RATIO
+from rnnkit.cli.longrange import verdict
 from rnnkit.tasks.gradients import GradientsConfig, GradientsReport, run_gradients
 
-
-SOLVED_RATIO = 0.1
-"""A test MSE below this fraction of the memoryless baseline's counts as solved (above it, and below
-longrange's LEARNED_RATIO, as still learning)."""
 
 PARAMETER_FLAGS: dict[str, str] = {"train_steps": "--train-steps", "track_every": "--track-every",
                                    "rnn_remedies": "--rnn-remedies"}
@@ -150,8 +146,7 @@ def _print_training(report: GradientsReport, console: Console) -> None:
     for curve in report.training:
         ratio = curve.test_mse / curve.baseline
         table.add_row(curve.label, *(f"{curve.ratios.get(s, float('nan')):.1e}" for s in shown),
-                      f"{ratio:.3f}" + (" (solved)" if ratio < SOLVED_RATIO else " (learning)" if ratio < LEARNED_RATIO
-                                        else ""))
+                      f"{ratio:.3f} ({verdict(ratio)})")
     console.print(table)
 
 

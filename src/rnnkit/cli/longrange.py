@@ -24,8 +24,18 @@ from rnnkit.tasks.longrange import TASKS, LongRangeConfig, train_longrange
 
 PARAMETER_FLAGS: dict[str, str] = {"forget_bias": "--forget-bias", "cell": "--cell"}
 
-LEARNED_RATIO = 0.9
-"""A test loss must be at most this fraction of the memoryless baseline to count as learned."""
+SOLVED_RATIO, LEARNED_RATIO, BELOW_RATIO = 0.1, 0.5, 0.9
+"""Margins of the verdict, as fractions of the memoryless baseline's test loss: solved at 10% or
+less, learned at half or less, partly learned at 90% or less; above that, not learned."""
+
+
+def verdict(ratio: float) -> str:
+    """The word for a test loss of ``ratio`` times the memoryless baseline's."""
+    if ratio <= SOLVED_RATIO:
+        return "solved"
+    if ratio <= LEARNED_RATIO:
+        return "learned"
+    return "partly learned" if ratio <= BELOW_RATIO else "not learned"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -107,12 +117,14 @@ def run(args: argparse.Namespace) -> int:
     table.add_row("CPU minutes", f"{result.cpu_seconds / 60:.2f}")
     console = Console()
     console.print(table)
-    if result.ratio_to_baseline <= LEARNED_RATIO:
-        console.print(f"test {metric} {result.test_loss:.4f}: below the baseline {result.baseline:.4f}")
-    else:
-        console.print(f"test {metric} {result.test_loss:.4f}: not below the baseline {result.baseline:.4f} by more than "
-                      f"{100 * (1 - LEARNED_RATIO):.0f}% (ratio {result.ratio_to_baseline:.3f}): the network has not "
-                      "learned the task")
+    ratio, word = result.ratio_to_baseline, verdict(result.ratio_to_baseline)
+    said = {"solved": f"below the baseline {result.baseline:.4f}, under 10% of it: solved",
+            "learned": f"below the baseline {result.baseline:.4f}, under half of it: learned, not solved",
+            "partly learned": f"below the baseline {result.baseline:.4f} by more than 10% but not under half of it: "
+                              "partly learned",
+            "not learned": f"not below the baseline {result.baseline:.4f} by more than 10%: the network has not "
+                           "learned the task"}[word]
+    console.print(f"test {metric} {result.test_loss:.4f} (ratio {ratio:.3f}): {said}")
     console.print(f"result written to {out / 'result.json'}")
     if result.gradient_flow:
         first, last = _ends(result.gradient_flow)
