@@ -101,8 +101,9 @@ def train_member(member: nn.Module, train: Any, val: Any, config: GlobalForecast
     )
     with torch.random.fork_rng(devices=[]):  # training draws leave the caller's generator alone
         objective = GlobalObjective(c.loss, log=c.transform == "log")
+        interrupted = checkpoint_dir is not None and (checkpoint_dir / "last.ckpt").is_file()
         result = fit(member, objective, train, val, settings, collate_fn=batch_as_is,
-                     resume_from=None if checkpoint_dir is None else "last")
+                     resume_from="last" if interrupted else None)
     best = best_epoch(result.history)
     if done is not None:
         state = {name: tensor.contiguous() for name, tensor in member.state_dict().items()}
