@@ -10,8 +10,9 @@ import torch
 from rnnkit.cli import main
 from rnnkit.forecasting import GlobalForecaster
 
-DATA = ["--dataset", "airpassengers"]
-OPTIONS = ["--ensemble", "2", "--epochs", "6", "--hidden", "8", "--baselines", "none"]
+DATA = ["--dataset", "tourism-yearly"]
+OPTIONS = ["--lookback", "6", "--ensemble", "2", "--epochs", "3", "--batch", "64", "--hidden", "8", "--baselines", "none"]
+# 518 series, about half a second an epoch: the kill lands while the second member still trains
 
 
 def test_a_killed_forecast_resumes_to_the_result_of_an_unbroken_one(tmp_path, capsys, kill_once_written, monkeypatch):
@@ -49,7 +50,7 @@ def test_resuming_on_other_data_is_refused(tmp_path, capsys, kill_once_written):
     run = tmp_path / "run"
     kill_once_written([sys.executable, "-m", "rnnkit", "forecast", *DATA, *OPTIONS, "--out", str(run)],
                       tmp_path / ".run.partial" / "checkpoints" / "member-0" / "last.ckpt")
-    assert main(["forecast", "--dataset", "sunspots", "--resume", str(run)]) == 2
+    assert main(["forecast", "--dataset", "airpassengers", "--resume", str(run)]) == 2
     err = capsys.readouterr().err
     assert "was started on other data than" in err and "resume it with the same data" in err
     assert (tmp_path / ".run.partial").is_dir()  # still there to resume

@@ -50,6 +50,30 @@ def test_sigkill_then_resume_continues_from_the_checkpoint_with_nothing_lost(tmp
     assert sorted(int(float(r["epoch"])) for r in rows if r.get("train_loss")) == [0, 1, 2]
 
 
+def test_last_ckpt_is_written_at_the_end_of_every_epoch_with_and_without_validation(tmp_path):
+    import lightning as L
+
+    from rnnkit.training.checkpoint import read_training_checkpoint
+
+    class LastAtEpochStart(L.Callback):
+        def __init__(self, folder):
+            self.folder, self.epochs_saved = folder, []
+
+        def on_train_epoch_start(self, trainer, pl_module):
+            last = self.folder / "last.ckpt"
+            self.epochs_saved.append(read_training_checkpoint(last)["epoch"] if last.is_file() else None)
+
+    x = torch.randn(64, 3)
+    y = x.sum(dim=1, keepdim=True)
+    for val in (None, (x[:16], y[:16])):
+        folder = tmp_path / ("val" if val else "train")
+        probe = LastAtEpochStart(folder)
+        config = TrainConfig(max_epochs=3, batch_size=16, checkpoint_dir=str(folder), progress_bar="off", seed=0)
+        fit(torch.nn.Linear(3, 1), RegressionObjective(), (x, y), val, config, callbacks=[probe])
+        # a run killed in epoch e resumes from the end of epoch e - 1, not from the start
+        assert probe.epochs_saved == [None, 0, 1]
+
+
 def test_a_checkpoint_interrupted_while_written_never_replaces_the_good_one(tmp_path, monkeypatch):
     io = AtomicCheckpointIO()
     path = tmp_path / "last.ckpt"

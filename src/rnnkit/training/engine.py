@@ -188,6 +188,24 @@ def _keep_logged_rows(loggers: list[Any], step: int) -> None:
         logger.save()
 
 
+class _LastCheckpointEveryEpoch(ModelCheckpoint):
+    """``last.ckpt`` at the end of every training epoch, what a killed run resumes from.
+
+    Lightning (2.6) writes "last" only in a step that also saved a top-k checkpoint, so with
+    ``save_top_k=0`` it came only when training ended and a run killed in its third epoch lost the
+    first two. As a ModelCheckpoint it runs after the other callbacks, so their state (early
+    stopping, the best checkpoint) is saved as of the end of the epoch.
+    """
+
+    def __init__(self, dirpath: str) -> None:
+        super().__init__(dirpath=dirpath, save_top_k=0, save_last=True, save_on_train_epoch_end=True,
+                         enable_version_counter=False)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not self._should_skip_saving_checkpoint(trainer):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+
 def _resume_path(resume_from: str | None, config: TrainConfig) -> str | None:
     if resume_from is None:
         return None
@@ -263,8 +281,7 @@ def fit(
         if config.checkpoint_dir is not None:
             all_callbacks.append(_FlushLogsWithCheckpoints())
             # last.ckpt at every epoch end, and every n steps when asked (both write the same file).
-            last = ModelCheckpoint(dirpath=checkpoint_dir, save_top_k=0, save_last=True,
-                                   save_on_train_epoch_end=True, enable_version_counter=False)
+            last = _LastCheckpointEveryEpoch(dirpath=checkpoint_dir)
             all_callbacks.append(last)
             if config.checkpoint_every_n_steps is not None:
                 all_callbacks.append(ModelCheckpoint(dirpath=checkpoint_dir, save_top_k=0, save_last=True,
