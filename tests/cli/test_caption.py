@@ -20,6 +20,7 @@ def test_train_then_predict_held_out(trained, capsys):
     report = json.loads((trained / "run" / "metrics.json").read_text())
     # stated target on this tiny budget (6 epochs, constant learning rate): >= 70% of the 359 held-out images
     assert report["n_test"] == 359 and report["test_accuracy"] >= 0.70
+    assert [row["epoch"] for row in report["history"]] == list(range(6))  # every epoch's training loss
     code = main(["caption", "predict", str(trained / "run" / "model"), "--out", str(trained / "pred"),
                  "--count", "16"])
     out = capsys.readouterr().out

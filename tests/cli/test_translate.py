@@ -35,6 +35,8 @@ def test_train_learns_and_writes_metrics_and_model(trained):
     assert report["test"]["exact_match"] >= 0.75
     assert report["config"]["attention"] == "multiplicative"
     assert (trained / "run" / "model" / "source_vocab.json").is_file()
+    history = report["history"]  # every epoch, with the validation loss that picked the best one
+    assert [row["epoch"] for row in history] == list(range(6)) and all("val_loss" in row for row in history)
 
 
 def test_predict_translates_and_draws_attention(trained, capsys):

@@ -14,7 +14,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -186,13 +186,15 @@ def _tensor_dataset(data: DigitCaptions, vocab: Vocab) -> TensorDataset:
 @dataclass
 class CaptionResult:
     """What :func:`train_captioner` returns: the captioner, its held-out caption accuracy, the
-    number of training / held-out images and the wall-clock seconds of ``fit``."""
+    number of training / held-out images, the wall-clock seconds of ``fit`` and its history (one
+    row per epoch)."""
 
     captioner: Captioner
     accuracy: float
     n_train: int
     n_test: int
     train_seconds: float
+    history: list[dict[str, float]] = field(default_factory=list)
 
 
 def train_captioner(config: CaptionConfig, *, checkpoint_dir: str | None = None, resume: bool = False) -> CaptionResult:
@@ -216,14 +218,14 @@ def train_captioner(config: CaptionConfig, *, checkpoint_dir: str | None = None,
                                seed=config.seed, progress_bar=config.progress_bar, checkpoint_dir=checkpoint_dir)
     logger.info("training a CNN + %s captioner on %d images", config.cell, len(train))
     started = time.perf_counter()
-    fit(model, CaptionObjective(), _tensor_dataset(train, vocab), config=train_config,
-        resume_from="last" if resume else None)
+    trained = fit(model, CaptionObjective(), _tensor_dataset(train, vocab), config=train_config,
+                  resume_from="last" if resume else None)
     seconds = time.perf_counter() - started
     model.eval()
     captioner = Captioner(model, vocab, max_tokens, config.lang,
                           {"test_fraction": config.test_fraction, "seed": config.seed})
     accuracy = caption_accuracy(captioner.caption(test.images), test.captions)
-    return CaptionResult(captioner, accuracy, len(train), len(test), seconds)
+    return CaptionResult(captioner, accuracy, len(train), len(test), seconds, trained.history)
 
 
 RUN_KIND = "caption"
@@ -239,7 +241,7 @@ def run_caption(config: CaptionConfig, out_dir: str | Path, *, overwrite: bool =
     with resumable_run_folder(out, RUN_KIND, config.to_dict(), overwrite=overwrite, resume=resume) as tmp:
         result = train_captioner(config, checkpoint_dir=str(tmp / CHECKPOINTS), resume=resume)
         report = {"config": config.to_dict(), "train_seconds": result.train_seconds, "test_accuracy": result.accuracy,
-                  "n_test": result.n_test}
+                  "n_test": result.n_test, "history": result.history}
         result.captioner.save(tmp / "model")
         atomic_write_text(tmp / "metrics.json", json.dumps(report, indent=2))
     return result

@@ -25,7 +25,7 @@ import logging
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -347,7 +347,8 @@ class TranslateResult:
     translator: the trained model with its vocabularies; scores: held-out exact match, chrF,
     BLEU; examples: (source, reference, output) for the first held-out pairs; train_seconds:
     wall-clock time of ``fit``; data_description: the data and the split; by_digits (numbers
-    only): held-out exact matches per length of the number in digits, ``{digits: (right, total)}``.
+    only): held-out exact matches per length of the number in digits, ``{digits: (right, total)}``;
+    history: one row per epoch (train_loss, val_loss...), as the engine recorded it.
     """
 
     translator: Translator
@@ -356,6 +357,7 @@ class TranslateResult:
     train_seconds: float
     data_description: str
     by_digits: dict[int, tuple[int, int]] | None = None
+    history: list[dict[str, float]] = field(default_factory=list)
 
 
 def train_translator(config: TranslateConfig, split: PairSplit | None = None, *, checkpoint_dir: str | None = None,
@@ -401,8 +403,8 @@ def train_translator(config: TranslateConfig, split: PairSplit | None = None, *,
     logger.info("training a %s seq2seq (attention %s) on %d pairs", config.cell, config.attention,
                 len(train_pairs))
     started = time.perf_counter()
-    fit(model, TranslationObjective(), datasets[0], datasets[1], config=train_config,
-        resume_from="last" if resume else None)
+    trained = fit(model, TranslationObjective(), datasets[0], datasets[1], config=train_config,
+                  resume_from="last" if resume else None)
     seconds = time.perf_counter() - started
     model.eval()
     translator = Translator(model, source_tokenizer, target_tokenizer, source_vocab, target_vocab,
@@ -418,7 +420,7 @@ def train_translator(config: TranslateConfig, split: PairSplit | None = None, *,
             by_digits[digits] = (right + (output == tokenizer.detokenize(tokenizer.tokenize(target))), total + 1)
         by_digits = dict(sorted(by_digits.items()))
     examples = [(s, t, o) for (s, t), o in zip(split.test[:8], outputs[:8])]
-    return TranslateResult(translator, scores, examples, seconds, split.description, by_digits)
+    return TranslateResult(translator, scores, examples, seconds, split.description, by_digits, trained.history)
 
 
 RUN_KIND = "translate"
@@ -435,7 +437,7 @@ def run_translate(config: TranslateConfig, out_dir: str | Path, *, overwrite: bo
         result = train_translator(config, checkpoint_dir=str(tmp / CHECKPOINTS), resume=resume)
         report = {"data": result.data_description, "config": config.to_dict(), "train_seconds": result.train_seconds,
                   "test": result.scores.to_dict(), "examples": [list(e) for e in result.examples],
-                  "test_by_digits": result.by_digits}
+                  "test_by_digits": result.by_digits, "history": result.history}
         result.translator.save(tmp / "model")
         atomic_write_text(tmp / "metrics.json", json.dumps(report, indent=2, ensure_ascii=False))
     return result
