@@ -22,6 +22,7 @@ from :meth:`load` unchanged.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -30,7 +31,7 @@ from torch import nn
 P = TypeVar("P", bound="Predictor")
 
 
-class Predictor:
+class Predictor(ABC):
     """A trained ``model`` and the JSON-able parts that turn raw inputs into its inputs and back.
 
     Attributes:
@@ -47,14 +48,14 @@ class Predictor:
     model: nn.Module
     info: dict[str, Any]
 
+    @abstractmethod
     def to_parts(self) -> dict[str, Any]:
         """name -> JSON-able value of everything besides the weights that :meth:`from_parts` needs."""
-        raise NotImplementedError
 
     @classmethod
+    @abstractmethod
     def from_parts(cls: type[P], model: nn.Module, parts: dict[str, Any]) -> P:
         """The predictor of a loaded ``model`` and the parts :meth:`to_parts` wrote."""
-        raise NotImplementedError
 
     def save(self, directory: str | Path) -> Path:
         """Write the model folder (weights, config, parts, ``info``) atomically; returns its path.
