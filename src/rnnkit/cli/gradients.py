@@ -136,7 +136,7 @@ def print_report(report: GradientsReport, console: Console) -> None:
 def _print_training(report: GradientsReport, console: Console) -> None:
     config = report.config
     steps = sorted({step for curve in report.training for step in curve.ratios})
-    shown = sorted({steps[0], *steps[len(steps) // 2 : len(steps) // 2 + 1], steps[-1]})
+    shown = sorted({steps[0], steps[len(steps) // 2], steps[-1]})  # first, middle and last measurement
     table = Table(title=f"trained {config.train_steps} steps on the adding problem (T={config.steps}): "
                         f"g({config.steps - 1}) / g(1) during training, and the test MSE")
     table.add_column("curve")

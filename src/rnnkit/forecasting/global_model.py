@@ -190,8 +190,9 @@ class GlobalForecaster(Predictor):
         self._check_positive(panel)
         season = c.season or panel.frequency.season_length
         if c.deseasonalize and season == 1:
-            raise ValueError("deseasonalize=True has no effect with season length 1 (no seasonal cycle in "
-                             f"data of step {panel.frequency.label()}); drop it, or give the season length (season=12 for monthly data)")
+            raise ValueError("deseasonalize=True has no effect with season length 1 (no seasonal cycle in data "
+                             f"of step {panel.frequency.label()}); drop it, or give the season length (season=12 for "
+                             "monthly data)")
         lookbacks = self._lookbacks(season)
         scale_window = c.scale_window or season
         min_context = c.min_context or min(scale_window, min(lookbacks))

@@ -254,7 +254,3 @@ class WindowDataset(Dataset):
         idx = torch.as_tensor(indices, dtype=torch.int64)
         return {k: t[idx] for k, t in self.tensors.items()}
 
-
-def batch_as_is(batch: dict[str, Tensor]) -> dict[str, Tensor]:
-    """collate_fn for :class:`WindowDataset`: the batch is already stacked."""
-    return batch

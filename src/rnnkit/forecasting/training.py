@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from rnnkit.forecasting.config import GlobalForecastConfig
-from rnnkit.io import atomic_write_with
 from rnnkit.forecasting.networks import GlobalNetConfig, build_global_net, smape_loss
+from rnnkit.io import atomic_write_with
 from rnnkit.training.objectives import Objective, StepOutput
 
 @dataclass
@@ -82,15 +82,14 @@ def train_member(member: nn.Module, train: Any, val: Any, config: GlobalForecast
     with the same folder (after the process was killed) loads a finished member instead of training
     it again and continues an unfinished one from its last epoch, with the result of an unbroken run.
     """
-    from rnnkit.forecasting.panel import batch_as_is
     from rnnkit.training import TrainConfig, fit
+    from rnnkit.training.loaders import batch_as_is  # WindowDataset's batches are stacked already
 
     done = None if checkpoint_dir is None else checkpoint_dir / "done.safetensors"
     if done is not None and done.is_file():
-        weights = safetensors.torch.load_file(str(done))
-        best = int(safetensors.safe_open(str(done), "pt").metadata()["best_epoch"])
-        member.load_state_dict(weights)
-        return best
+        member.load_state_dict(safetensors.torch.load_file(str(done)))
+        with safetensors.safe_open(str(done), "pt") as handle:
+            return int(handle.metadata()["best_epoch"])
     c = config
     settings = TrainConfig(
         optimizer="adamw" if c.weight_decay else "adam", lr=c.lr, weight_decay=c.weight_decay,

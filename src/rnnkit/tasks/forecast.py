@@ -56,8 +56,8 @@ splits: docs/benchmarks.md)."""
 
 RUN_KIND = "forecast"
 COMBINATION = "combination"
-"""The saved forecaster's ``info`` entry (``model/combination.json``) holding the chosen combination."""
-"""Written into the saved model folder when the run combines the network with baselines."""
+"""The saved forecaster's ``info`` entry (``model/combination.json``) holding the chosen combination,
+when the run combines the network with baselines."""
 
 
 @dataclass

@@ -288,9 +288,8 @@ def _train_each(config: GradientsConfig, tmp: Path, names: dict[str, str]) -> tu
         logger.info("training %s on the adding problem, T=%d, %d steps", label, config.steps, config.train_steps)
         result = run_longrange(run_config, track_every=config.every)
         flow = pd.DataFrame(result.gradient_flow or [])
-        ratio = {int(step): float(group.set_index("distance")["norm"].get(last, np.nan)
-                                  / group.set_index("distance")["norm"].get(1, np.nan))
-                 for step, group in flow.groupby("step")}
+        norms = flow.pivot(index="step", columns="distance", values="norm")  # (steps measured, T - 1)
+        ratio = {int(step): float(row[last] / row[1]) for step, row in norms.iterrows()}
         trained.append(TrainedCurve(label, result.test_loss, result.baseline, ratio))
         rows.append(flow.assign(label=label)[["label", "step", "distance", "norm"]])
     names.update({"training_flow_csv": "training_flow.csv", "training_csv": "training.csv",
