@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import functools
 import math
 import platform
 import subprocess
@@ -174,8 +175,8 @@ def mlstm_table(
             fwd_inputs, bwd_inputs = mlstm_inputs(T, False), mlstm_inputs(T, True)
             times = min_times(
                 {
-                    "forward": lambda: mlstm_pass(form, fwd_inputs, False),
-                    "fwd+bwd": lambda: mlstm_pass(form, bwd_inputs, True),
+                    "forward": functools.partial(mlstm_pass, form, fwd_inputs, False),
+                    "fwd+bwd": functools.partial(mlstm_pass, form, bwd_inputs, True),
                 },
                 runs,
             )

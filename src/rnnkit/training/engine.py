@@ -34,8 +34,10 @@ environment variables ``MASTER_ADDR``, ``MASTER_PORT``, ``NODE_RANK``, or SLURM 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
+import functools
 import logging
 import tempfile
 import time
@@ -50,6 +52,7 @@ import torch
 from lightning.fabric.utilities.apply_func import move_data_to_device
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint, ProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.profilers import PassThroughProfiler
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
@@ -125,6 +128,36 @@ class _QuietInEveryProcess(L.Callback):
         silence_lightning()
 
 
+class _NoProfiler(PassThroughProfiler):
+    """Lightning's default profiler (which records nothing), without its cost: it wraps each of
+    the about 60 hook calls of a training step in a fresh generator context manager; this one
+    hands back one shared do-nothing context."""
+
+    _nothing = contextlib.nullcontext()
+
+    def profile(self, action_name: str) -> contextlib.nullcontext:  # type: ignore[override]
+        return self._nothing
+
+
+class _StableStateKey:
+    """For Lightning callbacks whose ``state_key`` is built from their settings (ModelCheckpoint,
+    EarlyStopping): Lightning reads it at every hook call of every step (to name a profiler
+    action), and building it formats a dict each time; the settings never change, so neither
+    does the key: compute it once."""
+
+    @functools.cached_property
+    def state_key(self) -> str:
+        return super().state_key  # type: ignore[misc]
+
+
+class _Checkpoint(_StableStateKey, ModelCheckpoint):
+    """ModelCheckpoint with its state key computed once."""
+
+
+class _EarlyStopping(_StableStateKey, EarlyStopping):
+    """EarlyStopping with its state key computed once."""
+
+
 def _trainer(config: TrainConfig, callbacks: list[L.Callback], *, root_dir: str, loggers: Any = False,
              checkpointing: bool = False, single_device: bool = False, validate: bool = True) -> L.Trainer:
     bar = progress_bar(config.progress_bar)
@@ -154,6 +187,7 @@ def _trainer(config: TrainConfig, callbacks: list[L.Callback], *, root_dir: str,
         use_distributed_sampler=False,
         default_root_dir=root_dir,
         plugins=[AtomicCheckpointIO()],
+        profiler=_NoProfiler(),
         **distributed,
     )
 
@@ -188,7 +222,7 @@ def _keep_logged_rows(loggers: list[Any], step: int) -> None:
         logger.save()
 
 
-class _LastCheckpointEveryEpoch(ModelCheckpoint):
+class _LastCheckpointEveryEpoch(_Checkpoint):
     """``last.ckpt`` at the end of every training epoch, what a killed run resumes from.
 
     Lightning (2.6) writes "last" only in a step that also saved a top-k checkpoint, so with
@@ -274,7 +308,7 @@ def fit(
         all_callbacks: list[L.Callback] = [history]
         best = last = None
         if config.checkpoint_dir is not None or (val_data is not None and config.restore_best):
-            best = ModelCheckpoint(dirpath=checkpoint_dir, filename=BEST_NAME.removesuffix(".ckpt"),
+            best = _Checkpoint(dirpath=checkpoint_dir, filename=BEST_NAME.removesuffix(".ckpt"),
                                    monitor=monitor, mode=config.monitor_mode, save_top_k=1,
                                    auto_insert_metric_name=False, enable_version_counter=False)
             all_callbacks.append(best)
@@ -284,11 +318,11 @@ def fit(
             last = _LastCheckpointEveryEpoch(dirpath=checkpoint_dir)
             all_callbacks.append(last)
             if config.checkpoint_every_n_steps is not None:
-                all_callbacks.append(ModelCheckpoint(dirpath=checkpoint_dir, save_top_k=0, save_last=True,
+                all_callbacks.append(_Checkpoint(dirpath=checkpoint_dir, save_top_k=0, save_last=True,
                                                      every_n_train_steps=config.checkpoint_every_n_steps,
                                                      enable_version_counter=False))
         if config.early_stopping_patience is not None:
-            all_callbacks.append(EarlyStopping(monitor=monitor, mode=config.monitor_mode,
+            all_callbacks.append(_EarlyStopping(monitor=monitor, mode=config.monitor_mode,
                                                patience=config.early_stopping_patience,
                                                min_delta=config.early_stopping_min_delta))
         loggers = _loggers(config)

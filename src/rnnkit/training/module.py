@@ -14,6 +14,7 @@ for each chunk of ``k`` steps, ``forward (state carried) -> backward -> clip -> 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import lightning as L
@@ -76,6 +77,17 @@ class TaskModule(L.LightningModule):
         self._counts: dict[str, int] = {}
         self._means: dict[str, dict[str, Tensor]] = {}
 
+    _PLAIN_ATTRIBUTES = frozenset({"_current_fx_name", "last_loss"})
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Lightning names the running hook in ``_current_fx_name`` around every hook call (about
+        45 times a training step) and the step keeps its loss in ``last_loss``: attributes that are
+        never parameters, buffers or submodules need none of ``nn.Module.__setattr__``'s checks."""
+        if name in self._PLAIN_ATTRIBUTES:
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
     # ---------------------------------------------------------------- optimization
     def configure_optimizers(self) -> Any:
         optimizer = build_optimizer(self.model.parameters(), self.config)
@@ -127,13 +139,14 @@ class TaskModule(L.LightningModule):
 
     def _record(self, stage: str, loss: Tensor, metrics: dict[str, Tensor], count: int) -> None:
         """Add a batch's ``count``-weighted loss and metrics to the epoch sums (no device sync)."""
-        values = {"loss": loss, **metrics}
         sums = self._sums.setdefault(stage, {})
-        for name, value in values.items():
+        for name, value in (("loss", loss), *metrics.items()):
             value = value.detach()
             value = value.double() if value.dtype == torch.float64 else value.float()
-            weighted = value * count if count > 0 else torch.zeros_like(value)   # all padding: nothing
-            sums[name] = sums[name] + weighted if name in sums else weighted
+            if name not in sums:
+                sums[name] = torch.zeros_like(value)
+            if count > 0:                                       # a batch of all padding adds nothing
+                sums[name] = torch.add(sums[name], value, alpha=count)
         self._counts[stage] = self._counts.get(stage, 0) + count
 
     def epoch_metrics(self, stage: str) -> dict[str, Tensor]:
@@ -172,14 +185,15 @@ class TaskModule(L.LightningModule):
         with the host, so off the CPU it is read every 50 steps only."""
         if loss.device.type != "cpu" and self.global_step % 50:
             return
-        if not bool(torch.isfinite(loss.detach()).all()):
+        value = float(loss.detach())                           # the loss is a scalar
+        if not math.isfinite(value):
             raise TrainingDiverged(
-                f"the training loss became {float(loss.detach()):g} at step {self.global_step + 1} (epoch "
+                f"the training loss became {value:g} at step {self.global_step + 1} (epoch "
                 f"{self.current_epoch + 1}); lower the learning rate (lr={self.config.lr:g}) or look for NaN or "
                 "infinite values in the data"
             )
         if self.first_loss is None:
-            self.first_loss = float(loss.detach())
+            self.first_loss = value
 
     def _check_not_exploding(self) -> None:
         """Stop a run whose epoch-mean training loss has grown far past the loss of its very first

@@ -191,19 +191,19 @@ class RegressionObjective(Objective):
             raise ValueError(f"RegressionObjective: the model predicts shape {tuple(prediction.shape)} but the "
                              f"targets have shape {tuple(targets.shape)}; make the output size match the targets")
         targets = targets.to(prediction.dtype)
-        error = prediction - targets                                  # same shape as targets
-        if lengths is not None and error.dim() >= 3:
-            steps = _step_mask(lengths, error.shape[1], error.device)  # (B, T)
+        if lengths is not None and prediction.dim() >= 3:
+            steps = _step_mask(lengths, prediction.shape[1], prediction.device)      # (B, T)
             count = int(steps.sum())                                   # counted (sequence, step) pairs
-            mask = steps.reshape(*steps.shape, *([1] * (error.dim() - 2))).to(error.dtype)
-            elements = max(count * error[0, 0].numel(), 1)
+            mask = steps.reshape(*steps.shape, *([1] * (prediction.dim() - 2))).to(prediction.dtype)
+            elements = max(count * prediction[0, 0].numel(), 1)
+            error = prediction - targets                               # same shape as targets
             mse = (error.square() * mask).sum() / elements
-            mae = (error.abs() * mask).sum() / elements
+            mae = (error.detach().abs() * mask).sum() / elements       # a metric: no gradient
         else:
             count = targets.shape[0] * (targets.shape[1] if targets.dim() >= 3 else 1)
-            mse = error.square().mean()
-            mae = error.abs().mean()
-        return StepOutput(mse, {"mse": mse.detach(), "mae": mae.detach()}, count, new_state)
+            mse = F.mse_loss(prediction, targets)                      # one autograd node, not three
+            mae = (prediction.detach() - targets).abs().mean()
+        return StepOutput(mse, {"mse": mse.detach(), "mae": mae}, count, new_state)
 
 
 class MultiLabelSequenceObjective(Objective):
