@@ -404,3 +404,29 @@ def test_without_a_terminal_training_reports_progress_lines(caplog, monkeypatch)
                                                                          accelerator="cpu", progress_bar="auto"))
     lines = [r.getMessage() for r in caplog.records if r.name == "rnnkit.training.console"]
     assert lines and all(line.startswith("epoch 1, step ") and ", training loss " in line for line in lines)
+
+
+def test_engine_callbacks_keep_lightnings_state_keys():
+    """Checkpoints keep each callback's state under its state key: the engine's callbacks (which
+    compute it once) must give Lightning's own key, or older checkpoints would lose their state."""
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+    from rnnkit.training.engine import _Checkpoint, _EarlyStopping, _LastCheckpointEveryEpoch
+
+    best = dict(dirpath="d", filename="best", monitor="val_loss", mode="min", save_top_k=1)
+    assert _Checkpoint(**best).state_key == ModelCheckpoint(**best).state_key
+    last = dict(dirpath="d", save_top_k=0, save_last=True, save_on_train_epoch_end=True, enable_version_counter=False)
+    assert _LastCheckpointEveryEpoch("d").state_key == "_LastCheckpointEveryEpoch" + ModelCheckpoint(
+        **last).state_key.removeprefix("ModelCheckpoint")
+    assert _EarlyStopping(monitor="val_acc", mode="max").state_key == EarlyStopping(monitor="val_acc", mode="max").state_key
+
+
+def test_epoch_sums_leave_out_a_batch_of_all_padding():
+    from rnnkit.training.module import TaskModule
+
+    module = TaskModule(Linear(), RegressionObjective(), TrainConfig(**FAST))
+    module._record("train", torch.tensor(2.0), {"mae": torch.tensor(1.0)}, 3)
+    module._record("train", torch.tensor(float("nan")), {"mae": torch.tensor(float("nan"))}, 0)
+    module._record("train", torch.tensor(4.0), {"mae": torch.tensor(3.0)}, 1)
+    assert {k: float(v) for k, v in module._sums["train"].items()} == {"loss": 10.0, "mae": 6.0}
+    assert module._counts["train"] == 4

@@ -49,7 +49,8 @@ def test_regression_unmasked_counts_and_shape_error():
     pred, target = torch.randn(5, 3), torch.randn(5, 3)
     out = RegressionObjective().step(Echo(), (pred, target))
     torch.testing.assert_close(out.loss, F.mse_loss(pred, target))
-    assert out.count == 5
+    torch.testing.assert_close(out.metrics["mae"], (pred - target).abs().mean())
+    assert out.count == 5 and not out.metrics["mae"].requires_grad
     with pytest.raises(ValueError, match=r"predicts shape \(5, 3\) but the targets have shape \(5, 2\); make"):
         RegressionObjective().step(Echo(), (pred, target[:, :2]))
 

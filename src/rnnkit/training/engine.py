@@ -143,19 +143,26 @@ class _StableStateKey:
     """For Lightning callbacks whose ``state_key`` is built from their settings (ModelCheckpoint,
     EarlyStopping): Lightning reads it at every hook call of every step (to name a profiler
     action), and building it formats a dict each time; the settings never change, so neither
-    does the key: compute it once."""
+    does the key: compute it once. The key starts with ``key_name``, the class name it had before
+    this helper existed, so that the callbacks' state in earlier runs' checkpoints is found."""
+
+    key_name: str
 
     @functools.cached_property
     def state_key(self) -> str:
-        return super().state_key  # type: ignore[misc]
+        return self.key_name + super().state_key.removeprefix(type(self).__qualname__)  # type: ignore[misc]
 
 
 class _Checkpoint(_StableStateKey, ModelCheckpoint):
     """ModelCheckpoint with its state key computed once."""
 
+    key_name = "ModelCheckpoint"
+
 
 class _EarlyStopping(_StableStateKey, EarlyStopping):
     """EarlyStopping with its state key computed once."""
+
+    key_name = "EarlyStopping"
 
 
 def _trainer(config: TrainConfig, callbacks: list[L.Callback], *, root_dir: str, loggers: Any = False,
@@ -230,6 +237,8 @@ class _LastCheckpointEveryEpoch(_Checkpoint):
     first two. As a ModelCheckpoint it runs after the other callbacks, so their state (early
     stopping, the best checkpoint) is saved as of the end of the epoch.
     """
+
+    key_name = "_LastCheckpointEveryEpoch"
 
     def __init__(self, dirpath: str) -> None:
         super().__init__(dirpath=dirpath, save_top_k=0, save_last=True, save_on_train_epoch_end=True,
