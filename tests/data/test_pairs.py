@@ -2,7 +2,8 @@
 
 import pytest
 
-from rnnkit.data.pairs import load_pairs, split_pairs, validate_pairs
+from rnnkit.data.numbers import NumberPairsConfig, length_stratum, number_pairs
+from rnnkit.data.pairs import hold_out_sources, load_pairs, split_pairs, validate_pairs
 from rnnkit.errors import DataError
 
 
@@ -63,3 +64,30 @@ def test_split_refuses_bad_fraction_and_single_source():
         split_pairs([("a", "b"), ("c", "d")], test_fraction=1.5)
     with pytest.raises(DataError, match="1 distinct source text"):
         split_pairs([("a", "b"), ("a", "c")])
+
+
+def test_hold_out_by_stratum_takes_a_fraction_of_each_and_never_the_unheld():
+    pairs = [(str(n), f"w{n}") for n in list(range(10)) * 3 + list(range(10, 400))]   # short ones repeated
+    stratum = length_stratum("to-words")
+    kept, held = hold_out_sources(pairs, 0.1, seed=3, stratum=stratum)
+    assert sorted(kept + held) == sorted(pairs)
+    held_numbers = {int(s) for s, _ in held}
+    assert not held_numbers & {int(s) for s, _ in kept}              # sources disjoint
+    by_length = {d: {n for n in held_numbers if len(str(n)) == d} for d in (1, 2, 3)}
+    assert [len(by_length[d]) for d in (1, 2, 3)] == [1, 9, 30]        # round(0.1 n), at least one
+    assert not held_numbers & {0, 100}                                 # their words occur nowhere else
+    assert hold_out_sources(pairs, 0.1, seed=3, stratum=stratum) == (kept, held)
+    assert hold_out_sources(pairs, 0.1, seed=4, stratum=stratum) != (kept, held)
+
+
+def test_hold_out_without_strata_is_the_test_split():
+    pairs = [(f"s{i % 30}", f"t{i}") for i in range(90)]
+    split = split_pairs(pairs, test_fraction=0.2, seed=4)
+    assert hold_out_sources(pairs, 0.2, seed=4) == (split.train, split.test)
+
+
+def test_to_digits_pairs_are_stratified_by_their_target_number():
+    split = number_pairs(NumberPairsConfig(high=10_000, n_train=600, n_test=60, direction="to-digits"))
+    kept, held = hold_out_sources(split.train, 0.05, stratum=length_stratum("to-digits"))
+    assert {len(t) for _, t in held} == {1, 2, 3, 4}
+    assert not {s for s, _ in held} & {s for s, _ in kept}

@@ -15,6 +15,7 @@ from rnnkit.tasks.translate import (
     evaluate_translator,
     load_translation_pairs,
     train_translator,
+    validation_split,
     write_attention_map,
 )
 
@@ -36,7 +37,7 @@ def reverser():
     torch.manual_seed(0)
     config = TranslateConfig(dataset="file", path="reverse.tsv", level="char", cell="lstm",
                              attention="multiplicative", hidden_size=64, embedding_dim=16,
-                             epochs=6, batch_size=32, lr=5e-3)
+                             epochs=7, batch_size=32, lr=5e-3)
     return train_translator(config, split=reversal_split())
 
 
@@ -181,3 +182,13 @@ def test_builtin_pairs_and_tokenizer_sides():
 def test_bad_config_is_refused(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         TranslateConfig(**kwargs)
+
+
+def test_numbers_are_validated_and_tested_on_every_length_never_trained_on():
+    config = TranslateConfig(n_train=400, n_test=40, max_number=10_000, hidden_size=16, embedding_dim=8,
+                             epochs=1, validation_fraction=0.1)
+    result = train_translator(config)
+    assert set(result.by_digits) == set(result.validation_by_digits) == {1, 2, 3, 4}
+    train, val = validation_split(load_translation_pairs(config).train, config)
+    assert not {s for s, _ in train} & {s for s, _ in val}
+    assert sum(total for _, total in result.validation_by_digits.values()) == len({s for s, _ in val})

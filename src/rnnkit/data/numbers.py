@@ -19,11 +19,12 @@ are always training numbers (:data:`ALWAYS_TRAINED`).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from num2words import num2words
 
-from rnnkit.data.pairs import PairSplit
+from rnnkit.data.pairs import Pair, PairSplit
 
 LANGS: tuple[str, ...] = ("es", "en")
 DIRECTIONS: tuple[str, ...] = ("to-words", "to-digits")
@@ -154,6 +155,24 @@ def _balanced_draw(config: NumberPairsConfig) -> tuple[list[int], list[int]]:
     rng.shuffle(train)
     rng.shuffle(test)
     return train, test
+
+
+def digits_of(pair: Pair, direction: str) -> str:
+    """The number in digits of a ``direction`` pair (its source for "to-words", its target else)."""
+    return pair[0] if direction == "to-words" else pair[1]
+
+
+def length_stratum(direction: str) -> Callable[[Pair], int | None]:
+    """For :func:`rnnkit.data.pairs.hold_out_sources`: a pair's number length in digits, so that a
+    held-out slice has numbers of every length, and ``None`` (never held out) for
+    :data:`ALWAYS_TRAINED` numbers, as in the test draw."""
+    _check_direction(direction)
+
+    def stratum(pair: Pair) -> int | None:
+        digits = digits_of(pair, direction)
+        return None if int(digits) in ALWAYS_TRAINED else len(digits)
+
+    return stratum
 
 
 def _check_lang(lang: str) -> None:

@@ -8,7 +8,7 @@ source and target, otherwise :class:`~rnnkit.errors.DataError` names the file an
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,7 +114,7 @@ def split_pairs(pairs: Sequence[Pair], test_fraction: float = 0.1, seed: int = 0
     """Split pairs into train and test so that no source text is in both.
 
     Distinct source texts are shuffled with ``seed`` and the last ``test_fraction`` of them
-    (at least one) go to the test set with all their pairs.
+    (at least one) go to the test set with all their pairs (:func:`hold_out_sources`).
 
     Raises:
         ValueError: ``test_fraction`` is not in (0, 1).
@@ -122,20 +122,46 @@ def split_pairs(pairs: Sequence[Pair], test_fraction: float = 0.1, seed: int = 0
     """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}; e.g. 0.1")
-    sources = sorted({source for source, _ in pairs})
-    if len(sources) < 2:
+    if len({source for source, _ in pairs}) < 2:
         raise DataError(
-            f"{description}: {len(sources)} distinct source text(s), need at least 2 to hold "
-            f"some out for testing; add more pairs"
+            f"{description}: {len({source for source, _ in pairs})} distinct source text(s), need at least 2 to "
+            f"hold some out for testing; add more pairs"
         )
-    random.Random(seed).shuffle(sources)
-    n_test = min(len(sources) - 1, max(1, round(test_fraction * len(sources))))
-    test_sources = set(sources[len(sources) - n_test:])
-    train = [pair for pair in pairs if pair[0] not in test_sources]
-    test = [pair for pair in pairs if pair[0] in test_sources]
+    train, test = hold_out_sources(pairs, test_fraction, seed)
     summary = (f"{description}: {len(train)} train / {len(test)} test pairs, "
                f"sources disjoint (seed {seed})")
     return PairSplit(train, test, summary)
+
+
+def hold_out_sources(pairs: Sequence[Pair], fraction: float, seed: int = 0, *,
+                     stratum: Callable[[Pair], Hashable | None] | None = None) -> tuple[list[Pair], list[Pair]]:
+    """``(kept, held)``: ``fraction`` of the distinct sources, with all their pairs, held out.
+
+    Within each stratum (``stratum(pair)`` of a source's first pair; all sources form one
+    stratum when ``stratum`` is None) the distinct sources are sorted, shuffled with ``seed`` and
+    the last ``round(fraction * n)`` of them are held out: at least one, and never all of them
+    (a stratum of one source keeps it). Sources whose stratum is ``None`` are always kept. So a
+    held-out set stratified by, say, the length of a number has every length in it, short ones
+    included, where a uniform draw of pairs would hold out long ones only.
+    """
+    strata: dict[Hashable, list[str]] = {}
+    seen: set[str] = set()
+    for pair in pairs:
+        if pair[0] in seen:
+            continue
+        seen.add(pair[0])
+        key = stratum(pair) if stratum is not None else 0
+        if key is not None:
+            strata.setdefault(key, []).append(pair[0])
+    held_sources: set[str] = set()
+    for key in sorted(strata, key=repr):
+        sources = sorted(strata[key])
+        random.Random(seed).shuffle(sources)
+        n_held = min(len(sources) - 1, max(1, round(fraction * len(sources))))
+        held_sources.update(sources[len(sources) - n_held:])
+    kept = [pair for pair in pairs if pair[0] not in held_sources]
+    held = [pair for pair in pairs if pair[0] in held_sources]
+    return kept, held
 
 
 def _checked(source: str, target: str, where: str) -> Pair:

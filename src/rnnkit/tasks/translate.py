@@ -9,7 +9,7 @@ What ``rnnkit translate`` runs:
    data) or both sides (a file) use ``level`` ("char" or "word");
 3. :class:`~rnnkit.models.Seq2Seq` (encoder and decoder of any cell, attention none / additive /
    multiplicative) trained with the engine's ``fit`` on teacher-forced cross-entropy, the best
-   epoch kept by the loss on a validation slice of the training pairs;
+   epoch kept by the loss on a validation slice of the training sources (held out of training);
 4. held-out exact match, chrF and BLEU (:mod:`rnnkit.metrics.text`); a :class:`Translator`
    that translates new text (greedy or beam), draws attention heat maps, and saves / loads.
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -35,8 +34,8 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from rnnkit.data.dates import DatePairsConfig, date_pairs
-from rnnkit.data.numbers import DIRECTIONS, NumberPairsConfig, number_pairs
-from rnnkit.data.pairs import Pair, PairSplit, load_pairs, split_pairs
+from rnnkit.data.numbers import DIRECTIONS, NumberPairsConfig, digits_of, length_stratum, number_pairs
+from rnnkit.data.pairs import Pair, PairSplit, hold_out_sources, load_pairs, split_pairs
 from rnnkit.data.tokenizers import LEVELS, Tokenizer, get_tokenizer, tokenizer_from_dict
 from rnnkit.data.vocab import BOS_ID, EOS_ID, PAD_ID, SPECIALS, Vocab
 from rnnkit.errors import DataError
@@ -348,7 +347,9 @@ class TranslateResult:
     BLEU; examples: (source, reference, output) for the first held-out pairs; train_seconds:
     wall-clock time of ``fit``; data_description: the data and the split; by_digits (numbers
     only): held-out exact matches per length of the number in digits, ``{digits: (right, total)}``;
-    history: one row per epoch (train_loss, val_loss...), as the engine recorded it.
+    history: one row per epoch (train_loss, val_loss...), as the engine recorded it;
+    validation_by_digits (numbers only): the same counts on the validation numbers (held out of
+    training, used to pick the epoch: where settings are compared, not the test).
     """
 
     translator: Translator
@@ -358,6 +359,7 @@ class TranslateResult:
     data_description: str
     by_digits: dict[int, tuple[int, int]] | None = None
     history: list[dict[str, float]] = field(default_factory=list)
+    validation_by_digits: dict[int, tuple[int, int]] | None = None
 
 
 def train_translator(config: TranslateConfig, split: PairSplit | None = None, *, checkpoint_dir: str | None = None,
@@ -374,14 +376,7 @@ def train_translator(config: TranslateConfig, split: PairSplit | None = None, *,
     split = split or load_translation_pairs(config)
     torch.manual_seed(config.seed)
     source_tokenizer, target_tokenizer = _tokenizers(config)
-    n_val = max(1, round(config.validation_fraction * len(split.train)))
-    if len(split.train) - n_val < 1:
-        raise DataError(f"{len(split.train)} training pair(s) are too few to keep {n_val} for "
-                        f"validation; give more pairs")
-    order = list(range(len(split.train)))
-    random.Random(config.seed).shuffle(order)
-    val_pairs = [split.train[i] for i in order[:n_val]]
-    train_pairs = [split.train[i] for i in order[n_val:]]
+    train_pairs, val_pairs = validation_split(split.train, config)
     source_vocab = Vocab.build(source_tokenizer.tokenize(s) for s, _ in split.train)
     target_vocab = Vocab.build(target_tokenizer.tokenize(t) for _, t in split.train)
     max_source = max(len(source_tokenizer.tokenize(s)) for s, _ in split.train)
@@ -410,17 +405,40 @@ def train_translator(config: TranslateConfig, split: PairSplit | None = None, *,
     translator = Translator(model, source_tokenizer, target_tokenizer, source_vocab, target_vocab,
                             max_source, max_target, split.description)
     scores, outputs = evaluate_translator(translator, split.test, beam=config.eval_beam)
-    by_digits = None
-    if config.dataset == "numbers":  # the digits are the source (to-words) or the target (to-digits)
-        tokenizer = translator.target_tokenizer
-        by_digits = {}
-        for (source, target), output in zip(split.test, outputs, strict=True):
-            digits = len(source if config.direction == "to-words" else target)
-            right, total = by_digits.get(digits, (0, 0))
-            by_digits[digits] = (right + (output == tokenizer.detokenize(tokenizer.tokenize(target))), total + 1)
-        by_digits = dict(sorted(by_digits.items()))
+    by_digits = val_by_digits = None
+    if config.dataset == "numbers":
+        by_digits = exact_match_by_digits(translator, split.test, outputs, config.direction)
+        val_distinct = list(dict(val_pairs).items())     # each validation number once
+        val_outputs = translator.translate([s for s, _ in val_distinct], beam=config.eval_beam, strict=False)
+        val_by_digits = exact_match_by_digits(translator, val_distinct, val_outputs, config.direction)
     examples = [(s, t, o) for (s, t), o in zip(split.test[:8], outputs[:8])]
-    return TranslateResult(translator, scores, examples, seconds, split.description, by_digits, trained.history)
+    return TranslateResult(translator, scores, examples, seconds, split.description, by_digits, trained.history,
+                           val_by_digits)
+
+
+def validation_split(pairs: Sequence[Pair], config: TranslateConfig) -> tuple[list[Pair], list[Pair]]:
+    """``(train, validation)``: ``config.validation_fraction`` of the distinct training sources
+    held out with all their pairs, so that validation, like the test, asks for sources the model
+    never trained on; for numbers, that fraction of each length in digits (at least one number
+    of each), so that short numbers are validated too."""
+    stratum = length_stratum(config.direction) if config.dataset == "numbers" else None
+    train, val = hold_out_sources(pairs, config.validation_fraction, config.seed, stratum=stratum)
+    if not val or not train:
+        raise DataError(f"{len(pairs)} training pair(s) with {len({s for s, _ in pairs})} distinct source(s) are too "
+                        "few to hold some sources out for validation; give more pairs")
+    return train, val
+
+
+def exact_match_by_digits(translator: Translator, pairs: Sequence[Pair], outputs: Sequence[str],
+                          direction: str) -> dict[int, tuple[int, int]]:
+    """``{digits: (right, total)}``: exact matches of ``outputs`` per length of the pairs' numbers."""
+    tokenizer = translator.target_tokenizer
+    counts: dict[int, tuple[int, int]] = {}
+    for pair, output in zip(pairs, outputs, strict=True):
+        digits = len(digits_of(pair, direction))
+        right, total = counts.get(digits, (0, 0))
+        counts[digits] = (right + (output == tokenizer.detokenize(tokenizer.tokenize(pair[1]))), total + 1)
+    return dict(sorted(counts.items()))
 
 
 RUN_KIND = "translate"
@@ -437,7 +455,8 @@ def run_translate(config: TranslateConfig, out_dir: str | Path, *, overwrite: bo
         result = train_translator(config, checkpoint_dir=str(tmp / CHECKPOINTS), resume=resume)
         report = {"data": result.data_description, "config": config.to_dict(), "train_seconds": result.train_seconds,
                   "test": result.scores.to_dict(), "examples": [list(e) for e in result.examples],
-                  "test_by_digits": result.by_digits, "history": result.history}
+                  "test_by_digits": result.by_digits, "validation_by_digits": result.validation_by_digits,
+                  "history": result.history}
         result.translator.save(tmp / "model")
         atomic_write_text(tmp / "metrics.json", json.dumps(report, indent=2, ensure_ascii=False))
     return result
