@@ -318,8 +318,8 @@ def fit(
         best = last = None
         if config.checkpoint_dir is not None or (val_data is not None and config.restore_best):
             best = _Checkpoint(dirpath=checkpoint_dir, filename=BEST_NAME.removesuffix(".ckpt"),
-                                   monitor=monitor, mode=config.monitor_mode, save_top_k=1,
-                                   auto_insert_metric_name=False, enable_version_counter=False)
+                               monitor=monitor, mode=config.monitor_mode, save_top_k=1,
+                               auto_insert_metric_name=False, enable_version_counter=False)
             all_callbacks.append(best)
         if config.checkpoint_dir is not None:
             all_callbacks.append(_FlushLogsWithCheckpoints())
@@ -328,12 +328,12 @@ def fit(
             all_callbacks.append(last)
             if config.checkpoint_every_n_steps is not None:
                 all_callbacks.append(_Checkpoint(dirpath=checkpoint_dir, save_top_k=0, save_last=True,
-                                                     every_n_train_steps=config.checkpoint_every_n_steps,
-                                                     enable_version_counter=False))
+                                                 every_n_train_steps=config.checkpoint_every_n_steps,
+                                                 enable_version_counter=False))
         if config.early_stopping_patience is not None:
             all_callbacks.append(_EarlyStopping(monitor=monitor, mode=config.monitor_mode,
-                                               patience=config.early_stopping_patience,
-                                               min_delta=config.early_stopping_min_delta))
+                                                patience=config.early_stopping_patience,
+                                                min_delta=config.early_stopping_min_delta))
         loggers = _loggers(config)
         if resumed_step is not None and loggers:
             _keep_logged_rows(loggers, resumed_step)
