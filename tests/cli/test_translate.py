@@ -22,7 +22,7 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("translate")
     tsv = write_reversal_tsv(root / "reverse.tsv")
     code = main(["translate", "train", str(tsv), "--attention", "multiplicative", "--hidden", "64",
-                 "--embedding", "16", "--epochs", "6", "--batch-size", "32", "--lr", "5e-3",
+                 "--embedding", "16", "--epochs", "8", "--batch-size", "32", "--lr", "5e-3",
                  "--out", str(root / "run")])
     assert code == 0
     return root
@@ -36,7 +36,7 @@ def test_train_learns_and_writes_metrics_and_model(trained):
     assert report["config"]["attention"] == "multiplicative"
     assert (trained / "run" / "model" / "source_vocab.json").is_file()
     history = report["history"]  # every epoch, with the validation loss that picked the best one
-    assert [row["epoch"] for row in history] == list(range(6)) and all("val_loss" in row for row in history)
+    assert [row["epoch"] for row in history] == list(range(8)) and all("val_loss" in row for row in history)
 
 
 def test_predict_translates_and_draws_attention(trained, capsys):

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from rnnkit.data.pairs import PairSplit
+from rnnkit.data.vocab import EOS_ID
 from rnnkit.errors import DataError
 from rnnkit.tasks.translate import (
     TranslateConfig,
@@ -60,14 +61,15 @@ def test_scores_agree_with_outputs(reverser):
 def test_attention_sums_to_one_and_ignores_padding(reverser):
     translator = reverser.translator
     src, lengths = translator.encode_sources(["123", "4567890", "55"])
-    assert src.shape == (3, 7) and lengths.tolist() == [3, 7, 2]
+    assert src.shape == (3, 8) and lengths.tolist() == [4, 8, 3]            # each source ends with <eos>
+    assert src[torch.arange(3), lengths - 1].tolist() == [EOS_ID] * 3
     hyps = translator.model.generate(src, lengths, max_length=10)
     alpha = translator.model.attention_weights(src, lengths, hyps.tokens)  # (B, L, S)
     torch.testing.assert_close(alpha.sum(-1), torch.ones(alpha.shape[:2]))
-    pad = torch.arange(7)[None, :] >= lengths[:, None]  # (B, S)
+    pad = torch.arange(8)[None, :] >= lengths[:, None]  # (B, S)
     assert torch.all(alpha.masked_select(pad[:, None, :].expand_as(alpha)) == 0)
     amap = translator.attention_map("4567")
-    assert amap.source_tokens == list("4567") and amap.output_tokens[-1] == "<eos>"
+    assert amap.source_tokens == [*"4567", "<eos>"] and amap.output_tokens[-1] == "<eos>"
     np.testing.assert_allclose(amap.weights.sum(axis=1), 1.0, atol=1e-6)
     # reversing: the first output digit attends most to the last source digit
     assert amap.weights[0].argmax() == 3
@@ -91,6 +93,15 @@ def test_save_and_load_translate_the_same(reverser, tmp_path):
     sources = ["314159", "2718"]
     assert loaded.translate(sources, beam=3) == reverser.translator.translate(sources, beam=3)
     assert loaded.max_source_tokens == 7 and loaded.description == "reversed digit strings"
+    assert loaded.source_eos
+
+
+def test_a_translator_saved_before_sources_ended_with_eos_reads_them_alone(reverser):
+    parts = reverser.translator.to_parts()
+    del parts["translator"]["source_eos"]                       # as in a model saved before
+    older = Translator.from_parts(reverser.translator.model, parts)
+    src, lengths = older.encode_sources(["123"])
+    assert not older.source_eos and lengths.tolist() == [3] and EOS_ID not in src.tolist()[0]
 
 
 def test_attention_map_png(reverser, tmp_path):
@@ -130,7 +141,7 @@ def test_additive_attention_also_sums_to_one_and_ignores_padding():
     hyps = translator.model.generate(src, lengths, max_length=6)
     alpha = translator.model.attention_weights(src, lengths, hyps.tokens)  # (B, L, S)
     torch.testing.assert_close(alpha.sum(-1), torch.ones(alpha.shape[:2]))
-    pad = torch.arange(7)[None, :] >= lengths[:, None]  # (B, S)
+    pad = torch.arange(8)[None, :] >= lengths[:, None]  # (B, S)
     assert torch.all(alpha.masked_select(pad[:, None, :].expand_as(alpha)) == 0)
     assert torch.all(alpha.masked_select(~pad[:, None, :].expand_as(alpha)) > 0)
 

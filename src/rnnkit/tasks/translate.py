@@ -75,7 +75,8 @@ class TranslateConfig:
         hidden_size, embedding_dim, num_layers, bidirectional (encoder), dropout.
     Training
         epochs, batch_size, lr (Adam), clip_norm, max_seconds (optional wall-clock cap),
-        validation_fraction (slice of the training pairs that picks the best epoch),
+        validation_fraction (of the distinct training sources, for numbers of each length, held
+        out of training to pick the best epoch),
         eval_beam (beam size of the held-out evaluation), seed, progress_bar ("auto", "off"...).
     """
 
@@ -189,6 +190,13 @@ class Translator(Predictor):
         max_target_tokens: longest training target; decoding stops after ``2 * max + 2`` tokens.
         description: where the training pairs came from.
         info: saved beside the model, see :class:`Predictor`.
+        source_eos: the encoder reads each source followed by ``<eos>``; ``False`` only for
+            models saved before sources ended with it (they read the source alone).
+
+    The encoder reads the source followed by ``<eos>`` (Sutskever et al. 2014; Bahdanau et al.
+    2015), so its final state and the attention know where the input ends: without it, a
+    one-digit number "2" ends in the same encoder state as the first step of "25" or "2019",
+    and the decoder cannot tell a lone digit from the start of a longer number.
     """
 
     model_class = Seq2Seq
@@ -197,8 +205,10 @@ class Translator(Predictor):
 
     def __init__(self, model: Seq2Seq, source_tokenizer: Tokenizer, target_tokenizer: Tokenizer,
                  source_vocab: Vocab, target_vocab: Vocab, max_source_tokens: int,
-                 max_target_tokens: int, description: str = "", info: dict[str, Any] | None = None) -> None:
+                 max_target_tokens: int, description: str = "", info: dict[str, Any] | None = None, *,
+                 source_eos: bool = True) -> None:
         self.model, self.info = model, dict(info or {})
+        self.source_eos = source_eos
         self.source_tokenizer, self.target_tokenizer = source_tokenizer, target_tokenizer
         self.source_vocab, self.target_vocab = source_vocab, target_vocab
         self.max_source_tokens, self.max_target_tokens = max_source_tokens, max_target_tokens
@@ -241,7 +251,7 @@ class Translator(Predictor):
                         f"source ({self.max_source_tokens}); such inputs are refused, not "
                         f"truncated: shorten it"
                     )
-            rows.append(self.source_vocab.encode(tokens) or [PAD_ID])
+            rows.append(_source_ids(self.source_vocab.encode(tokens), self.source_eos) or [PAD_ID])
         lengths = torch.tensor([max(len(r), 1) for r in rows])
         ids = torch.full((len(rows), int(lengths.max())), PAD_ID, dtype=torch.long)
         for i, row in enumerate(rows):
@@ -275,7 +285,7 @@ class Translator(Predictor):
                                    beam_size=beam, max_length=self.max_output_tokens)
         tokens = hyps.tokens[:, : int(hyps.lengths[0])]  # (1, L) with the final <eos>
         weights = self.model.attention_weights(src, lengths, tokens)[0]  # (L, S)
-        return AttentionMap(self.source_tokenizer.tokenize(text.strip()),
+        return AttentionMap(self.source_tokenizer.tokenize(text.strip()) + (["<eos>"] if self.source_eos else []),
                             [self.target_vocab.token(int(i)) for i in tokens[0]],
                             weights.numpy().astype(np.float64))
 
@@ -288,6 +298,7 @@ class Translator(Predictor):
                 "max_source_tokens": self.max_source_tokens,
                 "max_target_tokens": self.max_target_tokens,
                 "description": self.description,
+                "source_eos": self.source_eos,
             },
             "source_vocab": self.source_vocab.to_dict(),
             "target_vocab": self.target_vocab.to_dict(),
@@ -298,7 +309,8 @@ class Translator(Predictor):
         meta = parts["translator"]
         return cls(model, tokenizer_from_dict(meta["source_tokenizer"]), tokenizer_from_dict(meta["target_tokenizer"]),
                    Vocab.from_dict(parts["source_vocab"]), Vocab.from_dict(parts["target_vocab"]),
-                   int(meta["max_source_tokens"]), int(meta["max_target_tokens"]), str(meta.get("description", "")))
+                   int(meta["max_source_tokens"]), int(meta["max_target_tokens"]), str(meta.get("description", "")),
+                   source_eos=bool(meta.get("source_eos", False)))
 
 
 class TranslationObjective(Objective):
@@ -324,8 +336,8 @@ class TranslationObjective(Objective):
 
 def _tensor_dataset(pairs: Sequence[Pair], source_tokenizer: Tokenizer, target_tokenizer: Tokenizer,
                     source_vocab: Vocab, target_vocab: Vocab) -> TensorDataset:
-    """(src (N, S), src_lengths (N,), tgt_in (N, T+1) = <bos> y, tgt_out (N, T+1) = y <eos>)."""
-    sources = [source_vocab.encode(source_tokenizer.tokenize(s)) for s, _ in pairs]
+    """(src (N, S+1) = x <eos>, src_lengths (N,), tgt_in (N, T+1) = <bos> y, tgt_out (N, T+1) = y <eos>)."""
+    sources = [_source_ids(source_vocab.encode(source_tokenizer.tokenize(s)), True) for s, _ in pairs]
     targets = [target_vocab.encode(target_tokenizer.tokenize(t)) for _, t in pairs]
     n, s_max, t_max = len(pairs), max(map(len, sources)), max(map(len, targets)) + 1
     src = torch.full((n, s_max), PAD_ID, dtype=torch.long)
@@ -497,6 +509,11 @@ def write_attention_map(amap: AttentionMap, path: str | Path) -> None:
     figure.colorbar(image, ax=axes, fraction=0.05)
     figure.tight_layout()
     atomic_write_with(path, lambda tmp: figure.savefig(tmp, format="png", dpi=120))
+
+
+def _source_ids(ids: list[int], source_eos: bool) -> list[int]:
+    """A source's ids as the encoder reads them: followed by ``<eos>`` (see :class:`Translator`)."""
+    return [*ids, EOS_ID] if source_eos and ids else ids
 
 
 def _until_eos(tokens: torch.Tensor) -> list[int]:
