@@ -8,8 +8,9 @@ shuffling, Adam 1e-3, gradient clipping at norm 1) on one intra-op thread:
 
 * plain loop: what a user writes by hand: zero_grad, forward, MSE, backward, clip, step;
 * bare Lightning: a four-method LightningModule (training_step returns the MSE, clipping in
-  ``on_before_optimizer_step``) on a Trainer with no logger, checkpoint, progress bar or summary,
-  fed the same ready-made batches: the floor of Lightning's own loop, which ``fit`` runs on;
+  ``on_before_optimizer_step``) on a Trainer with no logger, checkpoint, progress bar or summary
+  and the engine's do-nothing profiler, fed the same ready-made batches: the floor of Lightning's
+  own loop, which ``fit`` runs on (``fit / bare`` is what rnnkit adds to it);
 * ``fit``: no validation data, no loggers and no progress bar (its per-epoch history, epoch means and
   per-step loss checks stay on: they are part of what the engine does).
 
@@ -32,6 +33,7 @@ from torch import nn
 import rnnkit
 from rnnkit.training import RegressionObjective, TrainConfig, fit
 from rnnkit.training.console import lightning_output
+from rnnkit.training.engine import _NoProfiler
 
 EXAMPLES, BATCH, STEPS, FEATURES = 2048, 32, 50, 8
 
@@ -85,7 +87,7 @@ def bare_lightning(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: i
     loader = torch.utils.data.DataLoader(batches, batch_size=None)         # the ready batches, no collate
     with lightning_output(True):
         trainer = L.Trainer(accelerator="cpu", max_epochs=epochs, logger=False, enable_checkpointing=False,
-                            enable_progress_bar=False, enable_model_summary=False)
+                            enable_progress_bar=False, enable_model_summary=False, profiler=_NoProfiler())
         start = time.perf_counter()
         trainer.fit(BareModule(model), loader)
     return (time.perf_counter() - start) / epochs
