@@ -6,7 +6,7 @@ run):
 * translation of numbers below one million (num2words, Spanish), train and test numbers
   disjoint: digits -> words ("to-words", words as tokens) and words -> digits ("to-digits",
   digits as characters), for each encoder/decoder cell, with and without attention; held-out
-  exact match and chrF;
+  exact match (also per length in digits: the draw is balanced over lengths) and chrF;
 * captioning the held-out 8x8 ``load_digits`` images (20% of each digit) with a CNN + recurrent
   decoder; caption accuracy.
 
@@ -55,6 +55,7 @@ def translation_rows(args: argparse.Namespace):
                     "exact_match": round(100 * result.scores.exact_match, 2),
                     "chrf": round(result.scores.chrf, 2), "bleu": round(result.scores.bleu, 2),
                     "test_pairs": result.scores.n,
+                    "by_digits": " ".join(f"{right}/{total}" for right, total in result.by_digits.values()),
                 }
                 print(format_row(row), flush=True)
                 yield row
@@ -68,20 +69,20 @@ def caption_rows(args: argparse.Namespace):
                "train_pairs": result.n_train, "epochs": args.caption_epochs,
                "train_seconds": round(result.train_seconds, 1),
                "exact_match": round(100 * result.accuracy, 2), "chrf": None, "bleu": None,
-               "test_pairs": result.n_test}
+               "test_pairs": result.n_test, "by_digits": "-"}
         print(format_row(row), flush=True)
         yield row
 
 
-HEADER = ("| task | cell | attention | train pairs | epochs | train s | exact match % | chrF | test |\n"
-          "|---|---|---|---|---|---|---|---|---|")
+HEADER = ("| task | cell | attention | train pairs | epochs | train s | exact match % | chrF | test | "
+          "exact by digits 1-6 |\n|---|---|---|---|---|---|---|---|---|---|")
 
 
 def format_row(row: dict) -> str:
     chrf = "-" if row["chrf"] is None else f"{row['chrf']:.1f}"
     return (f"| {row['task']} | {row['cell']} | {row['attention']} | {row['train_pairs']} | "
             f"{row['epochs']} | {row['train_seconds']:.0f} | {row['exact_match']:.1f} | {chrf} | "
-            f"{row['test_pairs']} |")
+            f"{row['test_pairs']} | {row['by_digits']} |")
 
 
 def cpu_name() -> str:
