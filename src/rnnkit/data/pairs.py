@@ -122,10 +122,11 @@ def split_pairs(pairs: Sequence[Pair], test_fraction: float = 0.1, seed: int = 0
     """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}; e.g. 0.1")
-    if len({source for source, _ in pairs}) < 2:
+    n_sources = len({source for source, _ in pairs})
+    if n_sources < 2:
         raise DataError(
-            f"{description}: {len({source for source, _ in pairs})} distinct source text(s), need at least 2 to "
-            f"hold some out for testing; add more pairs"
+            f"{description}: {n_sources} distinct source text(s), need at least 2 to hold some out for "
+            f"testing; add more pairs"
         )
     train, test = hold_out_sources(pairs, test_fraction, seed)
     summary = (f"{description}: {len(train)} train / {len(test)} test pairs, "

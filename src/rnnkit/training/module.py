@@ -51,6 +51,9 @@ class TaskModule(L.LightningModule):
     progress bar shows them.
     """
 
+    _PLAIN_ATTRIBUTES = frozenset({"_current_fx_name", "last_loss"})
+    """Set without ``nn.Module.__setattr__``'s checks (see :meth:`__setattr__`)."""
+
     def __init__(self, model: nn.Module, objective: Objective, config: TrainConfig, monitor: str = "val_loss") -> None:
         super().__init__()
         if not isinstance(model, nn.Module):
@@ -76,8 +79,6 @@ class TaskModule(L.LightningModule):
         self._sums: dict[str, dict[str, Tensor]] = {}
         self._counts: dict[str, int] = {}
         self._means: dict[str, dict[str, Tensor]] = {}
-
-    _PLAIN_ATTRIBUTES = frozenset({"_current_fx_name", "last_loss"})
 
     def __setattr__(self, name: str, value: Any) -> None:
         """Lightning names the running hook in ``_current_fx_name`` around every hook call (about
